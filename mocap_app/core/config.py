@@ -1,0 +1,172 @@
+"""The app's configuration: one tree of frozen dataclasses with defaults in code.
+
+A user override file (TOML, one table per section) and `section.key=value` overrides from the
+command line are validated against the tree: an unknown key is named with the closest valid one,
+a bad value with the allowed values or range.
+
+    [capture]
+    queue_size = 16
+    [render]
+    platform = "osmesa"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+USER_CONFIG_ENV = "MOCAP_CONFIG"
+
+
+def _choices(*allowed: str) -> dict[str, Any]:
+    return {"choices": allowed}
+
+
+def _range(low: float, high: float) -> dict[str, Any]:
+    return {"range": (low, high)}
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    camera_index: int = field(default=0, metadata=_range(0, 63))
+    width: int = field(default=640, metadata=_range(16, 8192))
+    height: int = field(default=480, metadata=_range(16, 8192))
+    fps: float = field(default=30.0, metadata=_range(1, 240))
+    queue_size: int = field(default=8, metadata=_range(1, 1024))
+    open_timeout_s: float = field(default=3.0, metadata=_range(0.1, 60))
+    image_folder_fps: float = field(default=30.0, metadata=_range(1, 240))
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    checkpoints: str = str(REPO_ROOT / "assets" / "checkpoints")
+    body_models: str = str(REPO_ROOT / "assets" / "body_models")
+    engines: str = str(REPO_ROOT / "engines")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    estimator: str = field(default="default", metadata=_choices(
+        "default", "smplerx-s", "smplerx-b", "smplerx-l", "smplerx-h"))
+    backend: str = field(default="auto", metadata=_choices("auto", "tensorrt", "onnxruntime", "torch"))
+    precision: str = field(default="auto", metadata=_choices("auto", "fp32", "fp16", "bf16"))
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    platform: str = field(default="egl", metadata=_choices("egl", "osmesa"))
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+
+
+def _closest(name: str, options: list[str]) -> str:
+    match = difflib.get_close_matches(name, options, n=1)
+    return f" Did you mean '{match[0]}'?" if match else ""
+
+
+def _coerce(section: str, f: dataclasses.Field, value: Any, origin: str) -> Any:
+    """Check `value` against the field's type and metadata; return it in the field's type."""
+    key = f"{section}.{f.name}"
+    kind = type(f.default) if f.default is not dataclasses.MISSING else str
+    if isinstance(value, str) and kind is not str:  # from the command line
+        try:
+            value = kind(value)
+        except ValueError:
+            raise ConfigError(f"{origin}: '{key}={value}' is not a valid {kind.__name__}.",
+                              f"Give '{key}' a {kind.__name__} value.") from None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not kind:
+        raise ConfigError(f"{origin}: '{key}' must be a {kind.__name__}, got {value!r}.",
+                          f"Give '{key}' a {kind.__name__} value (default {f.default!r}).")
+    if "choices" in f.metadata and value not in f.metadata["choices"]:
+        allowed = ", ".join(f.metadata["choices"])
+        raise ConfigError(f"{origin}: '{key}={value}' is not allowed.", f"Valid '{key}' values are: {allowed}.")
+    if "range" in f.metadata:
+        low, high = f.metadata["range"]
+        if not low <= value <= high:
+            raise ConfigError(f"{origin}: '{key}={value}' is out of range.",
+                              f"Valid '{key}' values are between {low} and {high}.")
+    return value
+
+
+def merge(config: AppConfig, overrides: dict[str, dict[str, Any]], origin: str) -> AppConfig:
+    """A copy of `config` with `{section: {key: value}}` applied and validated."""
+    sections = {f.name: f for f in dataclasses.fields(config)}
+    updated = {}
+    for section, values in overrides.items():
+        if section not in sections:
+            raise ConfigError(f"{origin}: unknown config section '{section}'.{_closest(section, list(sections))}",
+                              f"Valid sections are: {', '.join(sections)}.")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{origin}: '{section}' must be a table of keys.",
+                              f"Write it as [{section}] followed by key = value lines.")
+        current = getattr(config, section)
+        keys = {f.name: f for f in dataclasses.fields(current)}
+        changes = {}
+        for key, value in values.items():
+            if key not in keys:
+                raise ConfigError(
+                    f"{origin}: unknown key '{section}.{key}'.{_closest(key, list(keys))}",
+                    f"Valid keys of [{section}] are: {', '.join(keys)}.")
+            changes[key] = _coerce(section, keys[key], value, origin)
+        updated[section] = dataclasses.replace(current, **changes)
+    return dataclasses.replace(config, **updated)
+
+
+def parse_overrides(items: list[str]) -> dict[str, dict[str, str]]:
+    """['capture.fps=60', ...] → {'capture': {'fps': '60'}}."""
+    result: dict[str, dict[str, str]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        section, dot, key = name.strip().partition(".")
+        if not sep or not dot or not key:
+            raise ConfigError(f"Override '{item}' is not of the form section.key=value.",
+                              "Example: --set capture.queue_size=16")
+        result.setdefault(section, {})[key] = value.strip()
+    return result
+
+
+def default_user_config_path() -> Path:
+    if os.environ.get(USER_CONFIG_ENV):
+        return Path(os.environ[USER_CONFIG_ENV])
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "mocap" / "config.toml"
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> AppConfig:
+    """Defaults ← user file (`path`, else $MOCAP_CONFIG or ~/.config/mocap/config.toml if present) ← overrides."""
+    config = AppConfig()
+    explicit = path is not None
+    path = Path(path) if explicit else default_user_config_path()
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"Config file {path} is not valid TOML: {exc}.",
+                              "Fix the syntax or delete the file to use the defaults.") from exc
+        config = merge(config, data, str(path))
+    elif explicit:
+        raise ConfigError(f"Config file {path} does not exist.", "Check the path given with --config.")
+    if overrides:
+        config = merge(config, parse_overrides(overrides), "--set")
+    return config
+
+
+def config_to_dict(config: AppConfig) -> dict[str, dict[str, Any]]:
+    """Plain nested dict (for saving the resolved config inside clips and for `doctor`)."""
+    return dataclasses.asdict(config)

@@ -1,0 +1,275 @@
+"""The canonical SMPL-X parameter record (one person, one frame) and a motion clip (one track, T frames).
+
+Rotations are axis-angle vectors in radians, in smplx's conventions (each joint's rotation is
+relative to its parent; `global_orient` rotates the pelvis in the camera frame). Translations are
+metres in the camera frame of the image they were estimated from: x right, y down, z forward
+(OpenCV). Joint order of `full_pose` is smplx's: root, 21 body joints, jaw, left eye, right eye,
+15 left-hand joints, 15 right-hand joints (see `core.skeleton.JOINT_NAMES`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from .errors import ClipFormatError, ExportError
+from .frames import CameraIntrinsics, _frozen_array
+from .skeleton import NUM_JOINTS
+
+NUM_BODY_JOINTS = 21
+NUM_HAND_JOINTS = 15
+NUM_BETAS = 10
+NUM_EXPRESSION = 10
+
+# Pose fields in full-pose order, with their per-frame shapes.
+POSE_FIELDS: dict[str, tuple[int, ...]] = {
+    "global_orient": (3,),
+    "body_pose": (NUM_BODY_JOINTS, 3),
+    "jaw_pose": (3,),
+    "leye_pose": (3,),
+    "reye_pose": (3,),
+    "left_hand_pose": (NUM_HAND_JOINTS, 3),
+    "right_hand_pose": (NUM_HAND_JOINTS, 3),
+}
+SHAPE_FIELDS: dict[str, tuple[int, ...]] = {
+    "betas": (NUM_BETAS,),
+    "expression": (NUM_EXPRESSION,),
+    "transl": (3,),
+}
+
+
+@dataclass(frozen=True)
+class SmplxParams:
+    """One person in one frame.
+
+    global_orient: (3,) axis-angle, radians — pelvis rotation in the camera frame.
+    body_pose: (21, 3) axis-angle, radians — joints 1..21 of the SMPL-X skeleton.
+    left_hand_pose, right_hand_pose: (15, 3) axis-angle, radians — full hand pose (no PCA),
+        flat hand = zeros.
+    jaw_pose, leye_pose, reye_pose: (3,) axis-angle, radians.
+    betas: (10,) shape coefficients. expression: (10,) expression coefficients.
+    transl: (3,) metres — smplx's `transl` in the camera frame (x right, y down, z forward).
+    camera: intrinsics of the image the estimate refers to (pixels).
+    track_id: identity of the person across frames. confidence: overall estimate confidence in [0, 1].
+    joint_confidence: (55,) per-joint confidence in [0, 1], smplx joint order; low = the estimator
+        kept a previous/neutral value for that joint.
+    box: (4,) xyxy person box in image pixels. frame_index: index of the source frame.
+    timestamp_ns: capture timestamp of the source frame (`Frame.timestamp_ns`).
+    All arrays are float32 and read-only.
+    """
+
+    global_orient: np.ndarray
+    body_pose: np.ndarray
+    left_hand_pose: np.ndarray
+    right_hand_pose: np.ndarray
+    jaw_pose: np.ndarray
+    leye_pose: np.ndarray
+    reye_pose: np.ndarray
+    betas: np.ndarray
+    expression: np.ndarray
+    transl: np.ndarray
+    camera: CameraIntrinsics
+    track_id: int = 0
+    confidence: float = 1.0
+    joint_confidence: np.ndarray | None = None
+    box: np.ndarray | None = None
+    frame_index: int = 0
+    timestamp_ns: int = 0
+
+    def __post_init__(self) -> None:
+        for name, shape in {**POSE_FIELDS, **SHAPE_FIELDS}.items():
+            object.__setattr__(self, name, _frozen_array(getattr(self, name), np.float32, shape, name))
+        conf = np.ones(NUM_JOINTS) if self.joint_confidence is None else self.joint_confidence
+        object.__setattr__(self, "joint_confidence",
+                           _frozen_array(conf, np.float32, (NUM_JOINTS,), "joint_confidence"))
+        box = np.zeros(4) if self.box is None else self.box
+        object.__setattr__(self, "box", _frozen_array(box, np.float32, (4,), "box"))
+        for name in (*POSE_FIELDS, *SHAPE_FIELDS):
+            if not np.isfinite(getattr(self, name)).all():
+                raise ValueError(f"{name} contains NaN or infinite values")
+
+    @classmethod
+    def neutral(cls, camera: CameraIntrinsics, **overrides: object) -> SmplxParams:
+        """Rest pose (all rotations zero), mean shape, neutral face, 3 m in front of the camera."""
+        values: dict[str, object] = {name: np.zeros(shape) for name, shape in POSE_FIELDS.items()}
+        values |= {"betas": np.zeros(NUM_BETAS), "expression": np.zeros(NUM_EXPRESSION),
+                   "transl": np.array([0.0, 0.0, 3.0])}
+        values |= overrides
+        return cls(camera=camera, **values)  # type: ignore[arg-type]
+
+    def full_pose(self) -> np.ndarray:
+        """(55, 3) float32 axis-angle of every joint in smplx order."""
+        return np.concatenate([getattr(self, name).reshape(-1, 3) for name in POSE_FIELDS], axis=0)
+
+
+def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write an .npz next to `path` and rename it into place, so a crash never leaves half a file."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ExportError(f"Folder {path.parent} does not exist.", "Create it or choose another output path.")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise ExportError(f"Could not write {path}: {exc.strerror or exc}.",
+                          "Check free disk space and write permission of the folder.") from exc
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@dataclass(frozen=True)
+class MotionClip:
+    """T frames of one tracked person, stacked; field meanings and units as in `SmplxParams`.
+
+    global_orient, jaw_pose, leye_pose, reye_pose: (T, 3). body_pose: (T, 21, 3).
+    left_hand_pose, right_hand_pose: (T, 15, 3). betas, expression: (T, 10). transl: (T, 3).
+    camera: (T, 6) float64 — fx, fy, cx, cy, width, height per frame.
+    confidence: (T,). joint_confidence: (T, 55). box: (T, 4) xyxy pixels.
+    frame_index: (T,) int64 source frame indices (gaps = frames where the person was not seen).
+    timestamp_ns: (T,) int64 capture timestamps.
+    fps: frame rate of the source, frames per second. track_id: the person's identity.
+    source: free-form metadata (input file, estimator, config) — JSON-serialisable values only.
+    """
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    global_orient: np.ndarray
+    body_pose: np.ndarray
+    left_hand_pose: np.ndarray
+    right_hand_pose: np.ndarray
+    jaw_pose: np.ndarray
+    leye_pose: np.ndarray
+    reye_pose: np.ndarray
+    betas: np.ndarray
+    expression: np.ndarray
+    transl: np.ndarray
+    camera: np.ndarray
+    confidence: np.ndarray
+    joint_confidence: np.ndarray
+    box: np.ndarray
+    frame_index: np.ndarray
+    timestamp_ns: np.ndarray
+    fps: float
+    track_id: int = 0
+    gender: str = "neutral"
+    source: dict | None = None
+
+    # name -> (dtype, per-frame shape)
+    ARRAY_SPECS: ClassVar[dict[str, tuple[type, tuple[int, ...]]]] = {
+        **{name: (np.float32, shape) for name, shape in {**POSE_FIELDS, **SHAPE_FIELDS}.items()},
+        "camera": (np.float64, (6,)),
+        "confidence": (np.float32, ()),
+        "joint_confidence": (np.float32, (NUM_JOINTS,)),
+        "box": (np.float32, (4,)),
+        "frame_index": (np.int64, ()),
+        "timestamp_ns": (np.int64, ()),
+    }
+
+    def __post_init__(self) -> None:
+        num_frames = len(np.asarray(self.global_orient))
+        for name, (dtype, shape) in self.ARRAY_SPECS.items():
+            object.__setattr__(self, name, _frozen_array(getattr(self, name), dtype, (num_frames, *shape), name))
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"fps must be a positive number, got {self.fps}")
+        if self.gender not in ("neutral", "male", "female"):
+            raise ValueError(f"gender must be neutral, male or female, got {self.gender!r}")
+        object.__setattr__(self, "source", dict(self.source or {}))
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.global_orient.shape[0])
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def full_pose(self) -> np.ndarray:
+        """(T, 55, 3) float32 axis-angle of every joint in smplx order."""
+        return np.concatenate([getattr(self, name).reshape(self.num_frames, -1, 3) for name in POSE_FIELDS],
+                              axis=1)
+
+    @classmethod
+    def from_params(cls, frames: list[SmplxParams], fps: float, gender: str = "neutral",
+                    source: dict | None = None) -> MotionClip:
+        """Stack per-frame records of one track (in time order) into a clip."""
+        if not frames:
+            raise ValueError("a clip needs at least one frame")
+        track_ids = {p.track_id for p in frames}
+        if len(track_ids) != 1:
+            raise ValueError(f"a clip holds one track, got track ids {sorted(track_ids)}")
+        stacked = {name: np.stack([getattr(p, name) for p in frames])
+                   for name in (*POSE_FIELDS, *SHAPE_FIELDS, "joint_confidence", "box")}
+        return cls(**stacked,
+                   camera=np.stack([p.camera.as_array() for p in frames]),
+                   confidence=np.array([p.confidence for p in frames]),
+                   frame_index=np.array([p.frame_index for p in frames]),
+                   timestamp_ns=np.array([p.timestamp_ns for p in frames]),
+                   fps=fps, track_id=frames[0].track_id, gender=gender, source=source)
+
+    def frame(self, i: int) -> SmplxParams:
+        """The i-th frame as a `SmplxParams`."""
+        return SmplxParams(**{name: getattr(self, name)[i] for name in (*POSE_FIELDS, *SHAPE_FIELDS)},
+                           camera=CameraIntrinsics.from_array(self.camera[i]),
+                           track_id=self.track_id, confidence=float(self.confidence[i]),
+                           joint_confidence=self.joint_confidence[i], box=self.box[i],
+                           frame_index=int(self.frame_index[i]), timestamp_ns=int(self.timestamp_ns[i]))
+
+    def save(self, path: Path) -> Path:
+        """Write the clip to an .npz (atomically); returns the path written."""
+        arrays = {name: getattr(self, name) for name in self.ARRAY_SPECS}
+        arrays |= {
+            "schema_version": np.array(self.SCHEMA_VERSION),
+            "fps": np.array(self.fps, dtype=np.float64),
+            "track_id": np.array(self.track_id, dtype=np.int64),
+            "gender": np.array(self.gender),
+            "source_json": np.array(json.dumps(self.source, sort_keys=True)),
+        }
+        return _atomic_savez(Path(path), arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> MotionClip:
+        """Read a clip written by `save`; any other file gives `ClipFormatError` naming the problem."""
+        path = Path(path)
+        hint = "Pass a clip written by `python main.py process` (a MotionClip .npz)."
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                contents = {key: data[key] for key in data.files}
+        except FileNotFoundError:
+            raise ClipFormatError(f"Clip file {path} does not exist.", hint) from None
+        except (OSError, ValueError, EOFError) as exc:
+            raise ClipFormatError(f"{path} is not a readable .npz clip ({exc}).", hint) from exc
+        if "schema_version" not in contents:
+            raise ClipFormatError(f"{path} has no schema_version: it is not a mocap clip.", hint)
+        version = int(contents["schema_version"])
+        if version != cls.SCHEMA_VERSION:
+            raise ClipFormatError(
+                f"{path} has clip schema version {version}; this version of the app reads {cls.SCHEMA_VERSION}.",
+                "Re-export the clip with a matching version of the app.")
+        required = [*cls.ARRAY_SPECS, "fps", "track_id", "gender", "source_json"]
+        missing = [key for key in required if key not in contents]
+        if missing:
+            raise ClipFormatError(f"{path} lacks the keys {', '.join(missing)}.", hint)
+        num_frames = len(contents["global_orient"])
+        for name, (_dtype, shape) in cls.ARRAY_SPECS.items():
+            if contents[name].shape != (num_frames, *shape):
+                raise ClipFormatError(
+                    f"{path}: '{name}' has shape {contents[name].shape}, expected {(num_frames, *shape)}.", hint)
+        try:
+            return cls(**{name: contents[name] for name in cls.ARRAY_SPECS},
+                       fps=float(contents["fps"]), track_id=int(contents["track_id"]),
+                       gender=str(contents["gender"]), source=json.loads(str(contents["source_json"])))
+        except ValueError as exc:
+            raise ClipFormatError(f"{path}: {exc}.", hint) from exc
+
