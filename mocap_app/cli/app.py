@@ -1,0 +1,42 @@
+"""The typer application and the one place where `MocapError` becomes an exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from mocap_app.core.errors import MocapError
+
+app = typer.Typer(
+    name="mocap",
+    help="Markerless motion capture to SMPL-X: body, hands and face from a webcam or video.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks: print a table, write figures with --json FILE.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluations against known ground truth.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _register_commands() -> None:
+    # Command modules attach themselves to `app` / `bench_app` / `eval_app` on import.
+    from . import bench_capture, doctor  # noqa: F401
+
+
+def main() -> None:
+    _register_commands()
+    try:
+        app()
+    except MocapError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        sys.exit(1)
