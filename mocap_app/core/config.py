@@ -78,6 +78,9 @@ def _closest(name: str, options: list[str]) -> str:
     return f" Did you mean '{match[0]}'?" if match else ""
 
 
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
 def _coerce(section: str, f: dataclasses.Field, value: Any, origin: str) -> Any:
     """Check `value` against the field's type and metadata; return it in the field's type."""
     key = f"{section}.{f.name}"
@@ -86,13 +89,13 @@ def _coerce(section: str, f: dataclasses.Field, value: Any, origin: str) -> Any:
         try:
             value = kind(value)
         except ValueError:
-            raise ConfigError(f"{origin}: '{key}={value}' is not a valid {kind.__name__}.",
-                              f"Give '{key}' a {kind.__name__} value.") from None
+            raise ConfigError(f"{origin}: '{key}={value}' is not {_TYPE_WORDS[kind]}.",
+                              f"Give '{key}' {_TYPE_WORDS[kind]}.") from None
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if type(value) is not kind:
-        raise ConfigError(f"{origin}: '{key}' must be a {kind.__name__}, got {value!r}.",
-                          f"Give '{key}' a {kind.__name__} value (default {f.default!r}).")
+        raise ConfigError(f"{origin}: '{key}' must be {_TYPE_WORDS[kind]}, got {value!r}.",
+                          f"Give '{key}' {_TYPE_WORDS[kind]} (default {f.default!r}).")
     if "choices" in f.metadata and value not in f.metadata["choices"]:
         allowed = ", ".join(f.metadata["choices"])
         raise ConfigError(f"{origin}: '{key}={value}' is not allowed.", f"Valid '{key}' values are: {allowed}.")

@@ -1,0 +1,24 @@
+"""Capture: frame sources (camera, video file, image folder) and the capture thread."""
+
+from .sources import (
+    CameraSource,
+    FrameSource,
+    ImageFolderSource,
+    SourceInfo,
+    VideoFileSource,
+    list_cameras,
+    open_source,
+)
+from .thread import CaptureStats, CaptureThread
+
+__all__ = [
+    "CameraSource",
+    "CaptureStats",
+    "CaptureThread",
+    "FrameSource",
+    "ImageFolderSource",
+    "SourceInfo",
+    "VideoFileSource",
+    "list_cameras",
+    "open_source",
+]

@@ -1,0 +1,162 @@
+"""The capture thread: reads a `FrameSource`, stamps each image, hands it over through a bounded queue.
+
+Queue policy by source kind (vidgear's rule): live sources keep the newest frames — when the
+consumer falls behind, the oldest waiting frame is dropped and counted; files and image folders
+never drop — the reader waits for the consumer (backpressure).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from mocap_app.core.errors import CaptureError
+from mocap_app.core.frames import Frame
+
+from .sources import FrameSource
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CaptureStats:
+    """Counters of one capture run. captured: frames read from the source (dropped ones included);
+    dropped: frames discarded because the consumer was behind (live sources only)."""
+
+    captured: int
+    dropped: int
+    delivered: int
+    end_reason: str
+
+
+class CaptureThread:
+    """Runs `source.read()` on its own thread; consume with `get()` or by iterating.
+
+    Iteration yields every queued `Frame`, then raises the source's `CaptureError` if the stream
+    ended on an error (after all frames read before it), else stops. `stop()` ends the thread
+    promptly and joins it; use it as a context manager to never leave a thread behind.
+    """
+
+    def __init__(self, source: FrameSource, queue_size: int = 8, drop_oldest: bool | None = None,
+                 clock: Callable[[], int] = time.perf_counter_ns) -> None:
+        if queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
+        self.source = source
+        self.drop_oldest = source.info.is_live if drop_oldest is None else drop_oldest
+        self._queue: collections.deque[Frame] = collections.deque()
+        self._queue_size = queue_size
+        self._clock = clock
+        self._lock = threading.Condition()
+        self._stop = threading.Event()
+        self._finished = False
+        self._error: CaptureError | None = None
+        self._captured = 0
+        self._dropped = 0
+        self._delivered = 0
+        self._end_reason = "running"
+        self._thread = threading.Thread(target=self._run, name=f"capture {source.info.name}", daemon=True)
+
+    # -- producer -------------------------------------------------------------------------------
+    def _run(self) -> None:
+        name = self.source.info.name
+        reason = "end of stream"
+        try:
+            while not self._stop.is_set():
+                image = self.source.read()
+                if image is None:
+                    if getattr(self.source, "disconnected", False):
+                        reason = "camera disconnected"
+                    break
+                frame = Frame(image=image, index=self._captured, timestamp_ns=self._clock(), source=name)
+                self._captured += 1
+                if not self._put(frame):
+                    reason = "stopped"
+                    break
+            else:
+                reason = "stopped"
+        except CaptureError as exc:
+            self._error, reason = exc, "error"
+        except Exception as exc:  # a decoder crash must still end the stream visibly, not hang the consumer
+            logger.exception("capture thread failed")
+            self._error = CaptureError(f"Reading {name} failed: {exc}.", "See the log for details.")
+            reason = "error"
+        finally:
+            with self._lock:
+                self._finished = True
+                self._end_reason = reason
+                self._lock.notify_all()
+
+    def _put(self, frame: Frame) -> bool:
+        with self._lock:
+            if self.drop_oldest:
+                if len(self._queue) >= self._queue_size:
+                    self._queue.popleft()
+                    self._dropped += 1
+            else:
+                while len(self._queue) >= self._queue_size and not self._stop.is_set():
+                    self._lock.wait(0.1)
+                if self._stop.is_set():
+                    return False
+            self._queue.append(frame)
+            self._lock.notify_all()
+        return True
+
+    # -- consumer -------------------------------------------------------------------------------
+    def start(self) -> CaptureThread:
+        self._thread.start()
+        return self
+
+    def get(self, timeout: float | None = None) -> Frame | None:
+        """The next frame; None when the stream has ended (or on timeout). Raises the source's
+        CaptureError once the frames read before it have been delivered."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while not self._queue and not self._finished:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._lock.wait(remaining)
+            if self._queue:
+                frame = self._queue.popleft()
+                self._delivered += 1
+                self._lock.notify_all()
+                return frame
+            error, self._error = self._error, None
+        if error is not None:
+            raise error
+        return None
+
+    def __iter__(self) -> Iterator[Frame]:
+        while (frame := self.get()) is not None:
+            yield frame
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to end, wait for it, release the source."""
+        self._stop.set()
+        with self._lock:
+            self._lock.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if self._thread.is_alive():
+            logger.warning("capture thread did not end within %.1f s (source blocked in read)", timeout)
+        else:
+            self.source.close()
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def stats(self) -> CaptureStats:
+        with self._lock:
+            return CaptureStats(self._captured, self._dropped, self._delivered, self._end_reason)
+
+    def __enter__(self) -> CaptureThread:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

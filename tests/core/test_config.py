@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mocap_app.core.config import AppConfig, load_config
+from mocap_app.core.errors import ConfigError
+
+
+def test_defaults_without_a_user_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOCAP_CONFIG", str(tmp_path / "absent.toml"))
+    assert load_config() == AppConfig()
+
+
+def test_user_file_and_overrides_apply_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[capture]\nqueue_size = 16\nfps = 60\n[render]\nplatform = "osmesa"\n')
+    config = load_config(path, ["capture.queue_size=4", "model.backend=torch"])
+    assert config.capture.queue_size == 4 and config.capture.fps == 60.0
+    assert config.render.platform == "osmesa" and config.model.backend == "torch"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[captur]\nfps = 30\n", "unknown config section 'captur'. Did you mean 'capture'"),
+    ("[capture]\nqueue_sise = 3\n", "unknown key 'capture.queue_sise'. Did you mean 'queue_size'"),
+    ('[render]\nplatform = "vulkan"\n', "'render.platform=vulkan' is not allowed"),
+    ("[capture]\nqueue_size = 0\n", "'capture.queue_size=0' is out of range"),
+    ('[capture]\nfps = "fast"\n', "'capture.fps=fast' is not a number"),
+    ("[capture]\nwidth = 1.5\n", "'capture.width' must be an integer"),
+    ("[capture\n", "not valid TOML"),
+])
+def test_bad_files_name_the_key_and_the_allowed_values(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert info.value.hint
+
+
+def test_hints_list_allowed_values() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(None, ["model.backend=cuda"])
+    assert info.value.hint == "Valid 'model.backend' values are: auto, tensorrt, onnxruntime, torch."
+    with pytest.raises(ConfigError, match="not of the form"):
+        load_config(None, ["backend"])
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(Path("/nonexistent/config.toml"))
