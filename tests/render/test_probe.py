@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from mocap_app.render.probe import probe_platform
+
+
+def test_probe_egl_renders_and_names_the_gl_renderer() -> None:
+    ok, detail = probe_platform("egl")
+    assert ok, detail
+    assert "OpenGL" in detail
+
+
+def test_probe_rejects_an_unknown_platform_without_starting_a_process() -> None:
+    ok, detail = probe_platform("directx")
+    assert not ok
+    assert "egl, osmesa" in detail
+
+
+def test_probe_reports_a_timeout_instead_of_hanging() -> None:
+    ok, detail = probe_platform("egl", timeout_s=0.01)
+    assert not ok
+    assert "no frame within" in detail
