@@ -17,10 +17,10 @@ from typing import Protocol
 
 # OpenCV's FFmpeg/V4L2 warnings go to stderr and say nothing our errors don't; must be set before import.
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from mocap_app.core.errors import CaptureError  # noqa: E402
+from mocap_app.core.errors import CaptureError
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class VideoFileSource:
         if not self.path.exists():
             raise CaptureError(f"Video file {self.path} does not exist.", hint)
         if not self.path.is_file():
-            raise CaptureError(f"{self.path} is not a file.", "Pass a video file, or a folder of images as an image folder.")
+            raise CaptureError(f"{self.path} is not a file.", "Pass a video file, or a folder of images.")
         if self.path.stat().st_size == 0:
             raise CaptureError(f"Video file {self.path} is empty (0 bytes).", hint)
         self._capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)

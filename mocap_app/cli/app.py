@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from pathlib import Path
 
 import typer
 
+from mocap_app.core.config import AppConfig, load_config
 from mocap_app.core.errors import MocapError
 
 app = typer.Typer(
@@ -22,8 +25,22 @@ app.add_typer(bench_app, name="bench")
 
 
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
+def _root(
+    ctx: typer.Context,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
+    config_file: Path = typer.Option(None, "--config", help="Settings file (default: ~/.config/mocap/config.toml)."),
+    overrides: list[str] = typer.Option([], "--set", help="Override a setting: --set section.key=value (repeatable)."),
+) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = load_config(config_file, overrides)
+    # PyOpenGL binds its platform once, at import: choose it before any command imports pyrender.
+    os.environ.setdefault("PYOPENGL_PLATFORM", config.render.platform)
+    ctx.obj = config
+
+
+def current_config(ctx: typer.Context) -> AppConfig:
+    """The resolved settings of this invocation (defaults ← file ← --set)."""
+    return ctx.find_root().obj
 
 
 def _register_commands() -> None:

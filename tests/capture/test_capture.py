@@ -8,7 +8,14 @@ import cv2
 import numpy as np
 import pytest
 
-from mocap_app.capture import CameraSource, CaptureThread, ImageFolderSource, SourceInfo, VideoFileSource, open_source
+from mocap_app.capture import (
+    CameraSource,
+    CaptureThread,
+    ImageFolderSource,
+    SourceInfo,
+    VideoFileSource,
+    open_source,
+)
 from mocap_app.core.errors import CaptureError
 
 from .conftest import decode_index, frame_image, write_video
@@ -130,10 +137,10 @@ def test_truncated_video_yields_frames_before_the_cut_then_a_clear_error(tmp_pat
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     frames = []
-    with CaptureThread(VideoFileSource(path), queue_size=4) as capture:
-        with pytest.raises(CaptureError, match=r"truncated .* stopped after \d+ of 60 frames"):
-            for frame in capture:
-                frames.append(frame)
+    stopped_early = pytest.raises(CaptureError, match=r"truncated .* stopped after \d+ of 60 frames")
+    with CaptureThread(VideoFileSource(path), queue_size=4) as capture, stopped_early:
+        for frame in capture:
+            frames.append(frame)
     assert 10 < len(frames) < 60
     # The frame straddling the cut decodes partially; every one before it is intact and in order.
     assert [decode_index(f.image) for f in frames[:-1]] == list(range(len(frames) - 1))

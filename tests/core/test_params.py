@@ -27,7 +27,8 @@ def clip() -> MotionClip:
 def assert_params_equal(a: SmplxParams, b: SmplxParams) -> None:
     for name in (*POSE_FIELDS, *SHAPE_FIELDS, "joint_confidence", "box"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    assert (a.camera, a.track_id, a.frame_index, a.timestamp_ns) == (b.camera, b.track_id, b.frame_index, b.timestamp_ns)
+    for name in ("camera", "track_id", "frame_index", "timestamp_ns"):
+        assert getattr(a, name) == getattr(b, name), name
     assert np.float32(a.confidence) == np.float32(b.confidence)
 
 

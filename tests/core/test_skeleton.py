@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy.spatial.transform import Rotation
 
@@ -35,13 +37,14 @@ def test_fk_of_a_hand_computed_planar_chain() -> None:
 def test_fk_left_arm_chain_of_the_smplx_skeleton_against_hand_composition() -> None:
     rng = np.random.default_rng(3)
     rest = rng.normal(size=(NUM_JOINTS, 3))
-    local = Rotation.from_rotvec(rng.normal(scale=0.5, size=(2 * NUM_JOINTS, 3))).as_matrix().reshape(2, NUM_JOINTS, 3, 3)
+    rotvecs = rng.normal(scale=0.5, size=(2 * NUM_JOINTS, 3))
+    local = Rotation.from_rotvec(rotvecs).as_matrix().reshape(2, NUM_JOINTS, 3, 3)
     transl = rng.normal(size=(2, 3))
     _, joints = forward_kinematics(rest, local, transl)
     chain = [0, 3, 6, 9, 13, 16, 18, 20]  # pelvis → spine1-3 → left collar → shoulder → elbow → wrist
     for t in range(2):
         rotation, position = local[t, 0], rest[0] + transl[t]
-        for parent, child in zip(chain, chain[1:], strict=False):
+        for parent, child in itertools.pairwise(chain):
             position = position + rotation @ (rest[child] - rest[parent])
             rotation = rotation @ local[t, child]
             np.testing.assert_allclose(joints[t, child], position, atol=1e-12)

@@ -1,0 +1,25 @@
+"""The layout rules of STYLE.md §8.1, read from the imports (tools/check_layers.py, a copy of the team's checker)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_imports_point_downward_and_heavy_libraries_stay_in_their_package() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "check_layers.py"), str(ROOT)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_importing_the_pipeline_layers_loads_no_qt_or_tensorrt() -> None:
+    code = ("import sys, importlib, pkgutil, mocap_app\n"
+            "for m in pkgutil.iter_modules(mocap_app.__path__):\n"
+            "    if m.name not in ('gui', 'cli'): importlib.import_module('mocap_app.' + m.name)\n"
+            "print(sorted(k for k in sys.modules if k.split('.')[0] in ('PySide6', 'tensorrt')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
