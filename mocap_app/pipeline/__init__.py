@@ -1,0 +1,1 @@
+"""The capture → detect/track → estimate → smooth → sinks pipeline, and crash-safe recording."""
