@@ -1,0 +1,146 @@
+"""The exporter interface, its options, clip checks and atomic file writing shared by every format."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, ClassVar, Protocol
+
+import numpy as np
+
+from mocap_app.core.errors import ConfigError, ExportError
+from mocap_app.core.params import POSE_FIELDS, SHAPE_FIELDS, MotionClip
+from mocap_app.core.skeleton import NUM_JOINTS
+
+from .bone_names import BONE_NAME_TABLES
+from .mesh import SkinnedMesh
+from .rotations import ROTATION_ORDERS
+
+UNITS = {"cm": 100.0, "m": 1.0}  # unit name → scale from metres
+UP_AXES = ("y", "z")
+# mkstemp creates 0600 files; exported files get the usual permissions. Read once: os.umask is process-wide.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to export and how. Each format accepts only the options listed for it in `FORMATS`.
+
+    rest_joints: (55, 3) rest-pose joint positions in metres, smplx model coordinates (y up, z forward),
+        of the clip's body; None = `mocap_app.body.rest_skeleton.REST_JOINTS` (an average adult).
+    mesh: a skinned mesh (with blend shapes) bound to that skeleton, written animated; None = skeleton only.
+    hands: export the 30 finger joints. face: export jaw and eye joints.
+    bone_names: naming convention of the bones (see `bone_names.BONE_NAME_TABLES`).
+    rotation_order: Euler order of BVH rotation channels ("ZXY" = Zrotation Xrotation Yrotation).
+    units: "cm" or "m" for lengths in the file. up_axis: "y" or "z", the file's up axis.
+    fps: frame rate written to the file; None = the clip's.
+    """
+
+    rest_joints: np.ndarray | None = None
+    mesh: SkinnedMesh | None = None
+    hands: bool = True
+    face: bool = True
+    bone_names: str = "smplx"
+    rotation_order: str = "ZXY"
+    units: str = "cm"
+    up_axis: str = "y"
+    fps: float | None = None
+
+    def __post_init__(self) -> None:
+        choices = {"bone_names": tuple(BONE_NAME_TABLES), "rotation_order": ROTATION_ORDERS,
+                   "units": tuple(UNITS), "up_axis": UP_AXES}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"'{key}={getattr(self, key)}' is an invalid export option.",
+                                  f"Valid '{key}' values are {', '.join(allowed)}.")
+        if self.fps is not None and not (np.isfinite(self.fps) and 0 < self.fps <= 1000):
+            raise ConfigError(f"'fps={self.fps}' is an invalid export option.", "Use a frame rate in (0, 1000].")
+        if self.rest_joints is not None:
+            rest = np.array(self.rest_joints, dtype=np.float64)
+            if rest.shape != (NUM_JOINTS, 3) or not np.isfinite(rest).all():
+                raise ExportError(f"rest_joints must be a finite ({NUM_JOINTS}, 3) array, got shape {rest.shape}.",
+                                  "Pass the rest-pose joints of the clip's body model in metres.")
+            rest.flags.writeable = False
+            object.__setattr__(self, "rest_joints", rest)
+        if self.mesh is not None and not isinstance(self.mesh, SkinnedMesh):
+            raise ExportError("mesh must be a SkinnedMesh.", "Build it with mocap_app.export.SkinnedMesh.")
+
+    def non_defaults(self) -> list[str]:
+        """Names of the options set to something other than their default."""
+        names = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name in ("rest_joints", "mesh", "fps"):
+                if value is not None:
+                    names.append(field.name)
+            elif value != field.default:
+                names.append(field.name)
+        return names
+
+
+class Exporter(Protocol):
+    """One file format. `write` returns the path written; errors are `ExportError`s."""
+
+    format: ClassVar[str]
+    suffix: ClassVar[str]
+    options: ClassVar[tuple[str, ...]]
+
+    def write(self, clip: MotionClip, path: Path, options: ExportOptions) -> Path: ...
+
+
+def check_clip(clip: MotionClip) -> None:
+    """Reject clips no file should be written from: no frames, NaN or infinite values."""
+    hint = "Re-record or re-process the video; an exported file needs at least one valid frame."
+    if clip.num_frames == 0:
+        raise ExportError("The clip has no frames.", hint)
+    for name in (*POSE_FIELDS, *SHAPE_FIELDS):
+        values = getattr(clip, name)
+        if not np.isfinite(values).all():
+            bad = np.flatnonzero(~np.isfinite(values.reshape(clip.num_frames, -1)).all(axis=1))
+            raise ExportError(f"The clip's '{name}' has NaN or infinite values (first at frame {bad[0]}).", hint)
+
+
+def check_mesh(clip: MotionClip, mesh: SkinnedMesh | None) -> None:
+    """A mesh's blend-shape weights must cover the clip frame for frame."""
+    if mesh is not None and mesh.num_blend_shapes and len(mesh.blend_shape_weights) != clip.num_frames:
+        raise ExportError(
+            f"The mesh has blend-shape weights for {len(mesh.blend_shape_weights)} frames, "
+            f"the clip has {clip.num_frames}.", "Build the mesh's blend-shape weights from the same clip.")
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Run `write(handle)` on a temp file in the target folder, then rename it to `path` in one step.
+
+    A failure (exception, full disk, killed process) leaves no partial file and never touches an
+    existing `path`; on success `path` is replaced atomically.
+    """
+    path = Path(path)
+    hint = "Choose a folder that exists and that you can write to, with free disk space."
+    if not path.parent.is_dir():
+        raise ExportError(f"Folder {path.parent} does not exist.", hint)
+    if path.is_dir():
+        raise ExportError(f"{path} is a folder, not a file name.", hint)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ExportError(f"Cannot write into {path.parent}: {exc.strerror or exc}.", hint) from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~_UMASK)
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise ExportError(f"Could not write {path}: {exc.strerror or exc}.", hint) from exc
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+

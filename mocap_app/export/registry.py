@@ -1,0 +1,75 @@
+"""The one table of export formats (name, suffix, options) and the entry point that uses it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mocap_app.core.errors import ConfigError, UnsupportedFormatError
+from mocap_app.core.params import MotionClip
+
+from .base import Exporter, ExportOptions
+from .bvh import BvhExporter
+from .fbx import FbxExporter
+from .gltf import GlbExporter
+from .npz import NpzExporter
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One row of the formats table."""
+
+    name: str
+    suffix: str
+    options: tuple[str, ...]
+    description: str
+    exporter: type[Exporter]
+
+
+FORMATS: dict[str, ExportFormat] = {
+    cls.format: ExportFormat(cls.format, cls.suffix, cls.options, description, cls)
+    for cls, description in (
+        (FbxExporter, "Autodesk FBX 7.4 binary: skeleton, rest + bind pose, optional skinned mesh with blend shapes"),
+        (BvhExporter, "Biovision hierarchy: skeleton with Euler rotation channels"),
+        (GlbExporter, "glTF 2.0 binary: skinned mesh + skeleton animation"),
+        (NpzExporter, "SMPL-X parameters (MotionClip + AMASS-style keys)"),
+    )
+}
+
+
+def formats_table() -> str:
+    """The table as text, for error messages and --help."""
+    return "\n".join(f"  {f.name:<4} {f.suffix:<5} {f.description}; options: {', '.join(f.options) or '-'}"
+                     for f in FORMATS.values())
+
+
+def format_for(path: Path, format_name: str | None = None) -> ExportFormat:
+    """The table row for an explicit format name, or else for `path`'s suffix."""
+    if format_name is not None:
+        if format_name.lower() in FORMATS:
+            return FORMATS[format_name.lower()]
+        raise UnsupportedFormatError(f"Unknown export format '{format_name}'.",
+                                     f"Supported formats:\n{formats_table()}")
+    suffix = Path(path).suffix.lower()
+    for row in FORMATS.values():
+        if row.suffix == suffix:
+            return row
+    raise UnsupportedFormatError(f"No exporter writes '{suffix or Path(path).name}' files.",
+                                 f"Use one of these suffixes:\n{formats_table()}")
+
+
+def check_options(row: ExportFormat, options: ExportOptions) -> None:
+    """Reject options set to non-default values that the format does not have."""
+    unsupported = [name for name in options.non_defaults() if name not in row.options]
+    if unsupported:
+        raise ConfigError(f"The {row.name} format has no option {', '.join(unsupported)}.",
+                          f"{row.name} options: {', '.join(row.options) or 'none'}.")
+
+
+def export_clip(clip: MotionClip, path: Path, options: ExportOptions | None = None,
+                format_name: str | None = None) -> Path:
+    """Write `clip` to `path` in the format named or implied by the suffix; returns the path written."""
+    row = format_for(path, format_name)
+    options = options or ExportOptions()
+    check_options(row, options)
+    return row.exporter().write(clip, Path(path), options)
