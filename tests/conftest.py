@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Without a display Qt aborts the whole run; tests render offscreen unless a display is given (xvfb-run).
@@ -12,3 +14,19 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+
+
+@pytest.fixture(scope="session")
+def smplx_body_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A `paths.body_models` folder with a synthetic smplx/SMPLX_NEUTRAL.npz (real format; ~4 s, once per run)."""
+    from mocap_app.body.synthetic_smplx import write_synthetic_smplx
+
+    return write_synthetic_smplx(tmp_path_factory.mktemp("body_models"))
+
+
+@pytest.fixture(scope="session")
+def smplx_model(smplx_body_models: Path):  # -> SmplxModel (imported lazily: torch is slow to import)
+    """The neutral synthetic SMPL-X model, loaded once per run."""
+    from mocap_app.body.smplx_model import SmplxModel
+
+    return SmplxModel(smplx_body_models, "neutral")
