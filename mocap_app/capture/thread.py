@@ -7,13 +7,13 @@ never drop — the reader waits for the consumer (backpressure).
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from mocap_app.core.channel import Channel
 from mocap_app.core.errors import CaptureError
 from mocap_app.core.frames import Frame
 
@@ -43,27 +43,18 @@ class CaptureThread:
 
     def __init__(self, source: FrameSource, queue_size: int = 8, drop_oldest: bool | None = None,
                  clock: Callable[[], int] = time.perf_counter_ns) -> None:
-        if queue_size < 1:
-            raise ValueError("queue_size must be at least 1")
         self.source = source
-        self.drop_oldest = source.info.is_live if drop_oldest is None else drop_oldest
-        self._queue: collections.deque[Frame] = collections.deque()
-        self._queue_size = queue_size
+        drop = source.info.is_live if drop_oldest is None else drop_oldest
+        self.frames: Channel[Frame] = Channel(queue_size, drop_oldest=drop)
         self._clock = clock
-        self._lock = threading.Condition()
         self._stop = threading.Event()
-        self._finished = False
-        self._error: CaptureError | None = None
         self._captured = 0
-        self._dropped = 0
-        self._delivered = 0
         self._end_reason = "running"
         self._thread = threading.Thread(target=self._run, name=f"capture {source.info.name}", daemon=True)
 
-    # -- producer -------------------------------------------------------------------------------
     def _run(self) -> None:
         name = self.source.info.name
-        reason = "end of stream"
+        reason, error = "end of stream", None
         try:
             while not self._stop.is_set():
                 image = self.source.read()
@@ -73,39 +64,19 @@ class CaptureThread:
                     break
                 frame = Frame(image=image, index=self._captured, timestamp_ns=self._clock(), source=name)
                 self._captured += 1
-                if not self._put(frame):
-                    reason = "stopped"
+                if not self.frames.put(frame):
                     break
-            else:
+            if self._stop.is_set():
                 reason = "stopped"
         except CaptureError as exc:
-            self._error, reason = exc, "error"
+            reason, error = "error", exc
         except Exception as exc:  # a decoder crash must still end the stream visibly, not hang the consumer
             logger.exception("capture thread failed")
-            self._error = CaptureError(f"Reading {name} failed: {exc}.", "See the log for details.")
-            reason = "error"
+            reason, error = "error", CaptureError(f"Reading {name} failed: {exc}.", "See the log for details.")
         finally:
-            with self._lock:
-                self._finished = True
-                self._end_reason = reason
-                self._lock.notify_all()
+            self._end_reason = reason
+            self.frames.close(error)
 
-    def _put(self, frame: Frame) -> bool:
-        with self._lock:
-            if self.drop_oldest:
-                if len(self._queue) >= self._queue_size:
-                    self._queue.popleft()
-                    self._dropped += 1
-            else:
-                while len(self._queue) >= self._queue_size and not self._stop.is_set():
-                    self._lock.wait(0.1)
-                if self._stop.is_set():
-                    return False
-            self._queue.append(frame)
-            self._lock.notify_all()
-        return True
-
-    # -- consumer -------------------------------------------------------------------------------
     def start(self) -> CaptureThread:
         self._thread.start()
         return self
@@ -113,22 +84,7 @@ class CaptureThread:
     def get(self, timeout: float | None = None) -> Frame | None:
         """The next frame; None when the stream has ended (or on timeout). Raises the source's
         CaptureError once the frames read before it have been delivered."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._lock:
-            while not self._queue and not self._finished:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return None
-                self._lock.wait(remaining)
-            if self._queue:
-                frame = self._queue.popleft()
-                self._delivered += 1
-                self._lock.notify_all()
-                return frame
-            error, self._error = self._error, None
-        if error is not None:
-            raise error
-        return None
+        return self.frames.get(timeout)
 
     def __iter__(self) -> Iterator[Frame]:
         while (frame := self.get()) is not None:
@@ -137,8 +93,7 @@ class CaptureThread:
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the thread to end, wait for it, release the source."""
         self._stop.set()
-        with self._lock:
-            self._lock.notify_all()
+        self.frames.cancel()
         if self._thread.is_alive():
             self._thread.join(timeout)
         if self._thread.is_alive():
@@ -152,8 +107,7 @@ class CaptureThread:
 
     @property
     def stats(self) -> CaptureStats:
-        with self._lock:
-            return CaptureStats(self._captured, self._dropped, self._delivered, self._end_reason)
+        return CaptureStats(self._captured, self.frames.dropped, self.frames.delivered, self._end_reason)
 
     def __enter__(self) -> CaptureThread:
         return self.start()
