@@ -1,0 +1,353 @@
+"""The free default avatar: the CC0 body model Anny, posed from `SmplxParams`.
+
+Shown when the user has no SMPL-X files. Anny (PyPI `anny`, NAVER: Apache-2.0 code, CC0 MakeHuman
+data) is built with its default 104-bone rig and the 52 ARKit-named facial blend shapes. The pose is
+retargeted by `body.retarget` (rest alignment onto SMPL-X's rest skeleton, one rigid map per SMPL-X
+joint); Anny only supplies the rest mesh, blend shapes and skinning weights.
+
+Face: jaw_pose drives the blend shapes jawOpen / jawLeft / jawRight, scaled by the angle each blend
+shape opens or turns the jaw (fitted from the blend shapes at load). Blend shapes rather than
+MakeHuman's jaw bone: the jaw bone exists only in the 163-bone "makehuman" rig (another ~0.8 GB cache
+and a slower skin), and the blend shapes move lips and teeth as designed. The eyes turn their eye
+bones. SMPL-X's `expression` coefficients live in a basis of the licensed model file; no free map to
+ARKit shapes exists, so they show only through an `expression_map` the caller supplies.
+`betas` are not used: the avatar keeps Anny's average body.
+
+Cache: the first build takes about a minute and writes ~0.8 GB (Anny's data) plus Warp's compiled
+skinning kernel. Both go to `AvatarCache` folders (ANNY_CACHE_DIR, WARP_CACHE_PATH, default
+`<repo>/.cache/anny` and `<repo>/.cache/warp`), never silently to the home folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mocap_app.core.config import REPO_ROOT
+from mocap_app.core.errors import BodyModelError, DependencyError
+from mocap_app.core.mesh import BodyMesh
+from mocap_app.core.params import NUM_EXPRESSION, SmplxParams
+from mocap_app.core.skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
+
+from .rest_skeleton import REST_JOINTS
+from .retarget import (
+    ANNY_BONES_BY_JOINT,
+    RestAlignment,
+    align_rest_pose,
+    axis_angle_to_matrix,
+    joint_transforms,
+    rotation_from_pairs,
+)
+
+logger = logging.getLogger(__name__)
+
+ANNY_VERSION = "0.6.2"
+NUM_FACIAL_ACTIONS = 52
+# Anny's axes (z up, -y forward, x = subject's left) → smplx model axes (y up, z forward, same x).
+ANNY_TO_SMPLX = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+# Jaw blend shape → smplx axis (x, y) of jaw_pose it follows; its weight is the jaw angle about that
+# axis divided by the angle the blend shape itself turns the jaw by (signed, fitted at load).
+_JAW_SHAPES = {"jawOpen": 0, "jawLeft": 1, "jawRight": 1}
+
+ProgressCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class AvatarCache:
+    """Where Anny's built model data (~0.8 GB) and Warp's compiled kernels are kept."""
+
+    anny_dir: Path
+    warp_dir: Path
+
+    @classmethod
+    def resolve(cls, anny_dir: Path | None = None, warp_dir: Path | None = None) -> AvatarCache:
+        """Explicit folders first, then the ANNY_CACHE_DIR / WARP_CACHE_PATH environment variables, then
+        `<repo>/.cache/anny` and `<repo>/.cache/warp`."""
+        default = REPO_ROOT / ".cache"
+        anny = anny_dir or os.environ.get("ANNY_CACHE_DIR") or default / "anny"
+        warp = warp_dir or os.environ.get("WARP_CACHE_PATH") or default / "warp"
+        return cls(anny_dir=Path(anny).resolve(), warp_dir=Path(warp).resolve())
+
+
+def _import_anny(cache: AvatarCache) -> Any:
+    """Import anny (and warp) with their caches pointed at `cache`; both read them at import/init."""
+    already = "anny" in sys.modules
+    os.environ["ANNY_CACHE_DIR"] = str(cache.anny_dir)
+    os.environ["WARP_CACHE_PATH"] = str(cache.warp_dir)
+    try:
+        import warp
+
+        # Quiet warp's start-up banner (stdout); its kernel cache is fixed when it initialises.
+        warp.config.log_level = warp.LOG_WARNING
+        warp.config.kernel_cache_dir = str(cache.warp_dir)
+        import anny
+    except ImportError as exc:
+        raise DependencyError(f"The default avatar needs the 'anny' package ({exc}).",
+                              f"Install it into the app's environment: pip install anny=={ANNY_VERSION}") from exc
+    anny.paths.set_anny_cache_path(cache.anny_dir)
+    if already:
+        logger.debug("anny was imported before; its cache is now %s", cache.anny_dir)
+    return anny
+
+
+class _ProgressHandler(logging.Handler):
+    """Forwards anny's build log lines (INFO) to the caller's progress callback."""
+
+    def __init__(self, progress: ProgressCallback) -> None:
+        super().__init__(logging.INFO)
+        self._progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._progress(f"anny: {record.getMessage()}")
+
+
+def _place_jaw(avatar_joints: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The avatar's jaw joint (it has no jaw bone): SMPL-X's head → jaw offset, turned from SMPL-X's head
+    frame (head → eyes) into the avatar's and scaled by head size, so exporters get a jaw where SMPL-X
+    has one."""
+    head, jaw = JOINT_INDEX["head"], JOINT_INDEX["jaw"]
+    left, right = JOINT_INDEX["left_eye_smplhf"], JOINT_INDEX["right_eye_smplhf"]
+    avatar_up = avatar_joints[[left, right]].mean(0) - avatar_joints[head]
+    target_up = target[[left, right]].mean(0) - target[head]
+    turn = rotation_from_pairs(target_up, target[left] - target[right],
+                               avatar_up, avatar_joints[left] - avatar_joints[right])
+    scale = np.linalg.norm(avatar_up) / np.linalg.norm(target_up)
+    return avatar_joints[head] + scale * (turn @ (target[jaw] - target[head]))
+
+
+def _axis_angle_about(before: np.ndarray, after: np.ndarray, axis: int) -> float:
+    """Angle (radians, right-handed about smplx `axis`) of the rotation about that axis through the
+    origin that best moves `before` (K, 3) to `after` (K, 3)."""
+    u, v = [(axis + 1) % 3, (axis + 2) % 3]
+    cross = before[:, u] * after[:, v] - before[:, v] * after[:, u]
+    dot = before[:, u] * after[:, u] + before[:, v] * after[:, v]
+    return float(np.arctan2(cross.sum(), dot.sum()))
+
+
+@dataclass(frozen=True)
+class AvatarOutput:
+    """Posed avatars for a batch of N parameter sets.
+
+    vertices: (N, V, 3) float32, metres — where smplx would put its vertices: global_orient turns the
+        body about its pelvis, `transl` is added (the camera frame for estimated parameters).
+    joints: (N, 55, 3) float32, metres, same frame — the avatar's own joints, smplx joint order.
+    facial_actions: (N, 52) float32 in [0, 1] — ARKit blend shape weights (`AnnyAvatar.facial_action_labels`).
+    """
+
+    vertices: np.ndarray
+    joints: np.ndarray
+    facial_actions: np.ndarray
+
+
+class _Built:
+    """Everything `AnnyAvatar` derives from the built Anny model (read-only after construction)."""
+
+    def __init__(self, model: Any, torch: Any, target_rest: np.ndarray) -> None:
+        self.torch = torch
+        self.model = model
+        labels = list(model.bone_labels)
+        mapped = {bone: JOINT_INDEX[joint] for joint, bones in ANNY_BONES_BY_JOINT.items() for bone in bones}
+        if set(labels) != set(mapped):
+            raise BodyModelError(
+                f"Anny's rig has bones {sorted(set(labels) ^ set(mapped))} that the retargeting map does not "
+                "expect: another anny version?", f"Install the tested version: pip install anny=={ANNY_VERSION}")
+        self.bone_joint = np.array([mapped[bone] for bone in labels])
+        self.facial_action_labels: tuple[str, ...] = tuple(model.facial_action_labels)
+
+        with torch.inference_mode():
+            # One batch: the neutral body, then each facial action alone at full weight.
+            actions = torch.cat([torch.zeros(1, NUM_FACIAL_ACTIONS), torch.eye(NUM_FACIAL_ACTIONS)]).to(model.dtype)
+            out = model(facial_actions=actions)
+        rest = out["rest_vertices"].numpy().astype(np.float64)
+        self.rest_vertices = rest[0]
+        self.facial_directions = rest[1:] - rest[:1]  # (52, V, 3), Anny axes
+        heads = out["rest_bone_heads"][0].numpy().astype(np.float64) @ ANNY_TO_SMPLX.T
+        faces = model.get_triangular_faces().numpy().astype(np.int32)
+        faces.flags.writeable = False
+        self.faces = faces
+
+        smplx_rest = self.rest_vertices @ ANNY_TO_SMPLX.T
+        avatar_joints = np.empty((NUM_JOINTS, 3))
+        for joint, bones in ANNY_BONES_BY_JOINT.items():
+            if bones:
+                avatar_joints[JOINT_INDEX[joint]] = heads[labels.index(bones[0])]
+        avatar_joints[JOINT_INDEX["jaw"]] = _place_jaw(avatar_joints, target_rest)
+        self.jaw_angles = self._fit_jaw(smplx_rest, avatar_joints[JOINT_INDEX["jaw"]])
+
+        leaves = {}
+        weights = model.vertex_bone_weights.numpy()
+        indices = model.vertex_bone_indices.numpy()
+        dominant = indices[np.arange(len(indices)), weights.argmax(1)]
+        for j, name in enumerate(JOINT_NAMES):
+            if name[-1] == "3" and name.split("_")[0] in ("left", "right"):
+                # Last phalanx: towards the vertex of its skin farthest from the joint (the fingertip).
+                skin = smplx_rest[dominant == labels.index(ANNY_BONES_BY_JOINT[name][0])]
+                tip = skin[np.linalg.norm(skin - avatar_joints[j], axis=1).argmax()]
+                leaves[j] = tip - avatar_joints[j]
+        self.alignment: RestAlignment = align_rest_pose(avatar_joints, target_rest, leaves)
+
+    def _fit_jaw(self, smplx_rest: np.ndarray, jaw: np.ndarray) -> dict[str, float]:
+        """Signed angle by which each jaw blend shape turns the jaw about the avatar's jaw joint."""
+        angles: dict[str, float] = {}
+        for shape, axis in _JAW_SHAPES.items():
+            direction = self.facial_directions[self.facial_action_labels.index(shape)] @ ANNY_TO_SMPLX.T
+            moved = np.linalg.norm(direction, axis=1)
+            chin = moved > 0.5 * moved.max()  # the part of the jaw that moves most, nearly rigidly
+            before = smplx_rest[chin] - jaw
+            angle = _axis_angle_about(before, before + direction[chin], axis)
+            if abs(angle) < 1e-2:
+                raise BodyModelError(f"Anny's '{shape}' blend shape does not turn the jaw.",
+                                     f"Install the tested version: pip install anny=={ANNY_VERSION}")
+            angles[shape] = angle
+        return angles
+
+
+class AnnyAvatar:
+    """The default avatar, built lazily on first use (`load`) and then posed from `SmplxParams`.
+
+    Args:
+        cache: where Anny's build and Warp's kernels are cached (default `AvatarCache.resolve()`).
+        target_rest: (55, 3) SMPL-X rest skeleton to align with (metres, smplx model axes); its pelvis
+            is where the avatar's pelvis sits before global_orient and transl.
+        expression_map: (52, 10) linear map from SMPL-X expression coefficients to ARKit blend shape
+            weights (added to the jaw's), or None to leave expression unshown (see module doc).
+        progress: called with human-readable lines while the model loads or builds.
+        threads: torch threads for the skinning (the pipeline runs other stages beside it).
+
+    `forward` is safe to call from several threads once loaded.
+    """
+
+    def __init__(self, cache: AvatarCache | None = None, target_rest: np.ndarray = REST_JOINTS,
+                 expression_map: np.ndarray | None = None, progress: ProgressCallback | None = None,
+                 threads: int = 1) -> None:
+        self.cache = cache or AvatarCache.resolve()
+        self.target_rest = np.array(target_rest, dtype=np.float64).reshape(NUM_JOINTS, 3)
+        if expression_map is not None:
+            expression_map = np.array(expression_map, dtype=np.float64)
+            if expression_map.shape != (NUM_FACIAL_ACTIONS, NUM_EXPRESSION):
+                raise ValueError(f"expression_map must have shape {(NUM_FACIAL_ACTIONS, NUM_EXPRESSION)}, "
+                                 f"got {expression_map.shape}")
+        self.expression_map = expression_map
+        self._progress = progress or (lambda line: logger.info("%s", line))
+        self._threads = threads
+        self._built: _Built | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._built is not None
+
+    def load(self) -> AnnyAvatar:
+        """Build (first run: about a minute, ~0.8 GB cache) or load (about a second) the model."""
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+        return self
+
+    def _build(self) -> _Built:
+        started = time.perf_counter()
+        self._progress(f"Loading the default avatar (Anny); the first run builds it: about a minute and "
+                       f"~0.8 GB in {self.cache.anny_dir}")
+        anny = _import_anny(self.cache)
+        import torch
+
+        if self._threads:
+            torch.set_num_threads(self._threads)
+        handler = _ProgressHandler(self._progress)
+        anny_logger = logging.getLogger("anny")
+        previous_level = anny_logger.level
+        anny_logger.addHandler(handler)
+        anny_logger.setLevel(logging.INFO)
+        try:
+            model = anny.Anny(rig="anny", facial_actions="all").to(torch.float32).eval()
+            built = _Built(model, torch, self.target_rest)
+        except OSError as exc:
+            raise BodyModelError(f"Could not build the default avatar in {self.cache.anny_dir}: {exc}.",
+                                 "It needs ~0.8 GB of free space there; set ANNY_CACHE_DIR to another "
+                                 "folder.") from exc
+        finally:
+            anny_logger.removeHandler(handler)
+            anny_logger.setLevel(previous_level)
+        self._progress(f"Default avatar ready ({time.perf_counter() - started:.1f} s).")
+        return built
+
+    def _require(self) -> _Built:
+        return self._built if self._built is not None else self.load()._built  # type: ignore[return-value]
+
+    @property
+    def faces(self) -> np.ndarray:
+        """(F, 3) int32 triangle vertex indices, shared by every posed mesh (read-only)."""
+        return self._require().faces
+
+    @property
+    def facial_action_labels(self) -> tuple[str, ...]:
+        """The 52 ARKit blend shape names, in the order of `AvatarOutput.facial_actions`."""
+        return self._require().facial_action_labels
+
+    @property
+    def alignment(self) -> RestAlignment:
+        return self._require().alignment
+
+    def rest_joints(self) -> np.ndarray:
+        """(55, 3) float32: the avatar's joints in SMPL-X's rest pose (T-pose), metres, smplx model axes,
+        pelvis on the target skeleton's; `forward_kinematics` of these with a frame's rotations gives
+        `forward(...).joints` (exporters' rest offsets)."""
+        return self._require().alignment.tpose_joints.astype(np.float32)
+
+    def facial_actions(self, jaw_pose: np.ndarray, expression: np.ndarray) -> np.ndarray:
+        """(N, 52) ARKit weights in [0, 1] from (N, 3) jaw_pose (axis-angle) and (N, 10) expression."""
+        built = self._require()
+        jaw_pose = np.asarray(jaw_pose, dtype=np.float64).reshape(-1, 3)
+        weights = np.zeros((len(jaw_pose), NUM_FACIAL_ACTIONS))
+        for shape, axis in _JAW_SHAPES.items():
+            weights[:, built.facial_action_labels.index(shape)] = jaw_pose[:, axis] / built.jaw_angles[shape]
+        if self.expression_map is not None:
+            weights += np.asarray(expression, dtype=np.float64).reshape(-1, NUM_EXPRESSION) @ self.expression_map.T
+        return np.clip(weights, 0.0, 1.0)
+
+    def bone_transforms(self, params: Sequence[SmplxParams]) -> tuple[np.ndarray, np.ndarray]:
+        """Skinning maps for Anny's bones: (N, B, 4, 4) float64 from Anny rest coordinates to posed
+        coordinates (smplx/camera frame), and the posed joints (N, 55, 3) float64."""
+        built = self._require()
+        local = axis_angle_to_matrix(np.stack([p.full_pose() for p in params]))
+        transl = np.stack([p.transl for p in params])
+        posed = joint_transforms(built.alignment, local, transl)
+        transforms = np.zeros((len(params), len(built.bone_joint), 4, 4))
+        transforms[..., :3, :3] = posed.rotations[:, built.bone_joint] @ ANNY_TO_SMPLX
+        transforms[..., :3, 3] = posed.translations[:, built.bone_joint]
+        transforms[..., 3, 3] = 1.0
+        return transforms, posed.joints
+
+    def forward(self, params: SmplxParams | Sequence[SmplxParams]) -> AvatarOutput:
+        """Pose the avatar: vertices (N, V, 3), joints (N, 55, 3), facial weights (N, 52)."""
+        built = self._require()
+        items = [params] if isinstance(params, SmplxParams) else list(params)
+        if not items:
+            raise ValueError("forward needs at least one SmplxParams")
+        torch = built.torch
+        transforms, joints = self.bone_transforms(items)
+        weights = self.facial_actions(np.stack([p.jaw_pose for p in items]),
+                                      np.stack([p.expression for p in items]))
+        active = np.flatnonzero(weights.any(0))  # most frames move only the jaw shapes, if any
+        rest = built.rest_vertices + np.einsum("nk,kvc->nvc", weights[:, active], built.facial_directions[active])
+        with torch.inference_mode():
+            vertices = built.model.get_skinned_vertices(
+                torch.from_numpy(rest.astype(np.float32)), torch.from_numpy(transforms.astype(np.float32)))
+        return AvatarOutput(vertices=vertices.numpy(), joints=joints.astype(np.float32),
+                            facial_actions=weights.astype(np.float32))
+
+    def meshes(self, params: SmplxParams | Sequence[SmplxParams]) -> list[BodyMesh]:
+        """One `BodyMesh` (with joints and track id) per record, for the renderer."""
+        items = [params] if isinstance(params, SmplxParams) else list(params)
+        out = self.forward(items)
+        return [BodyMesh(out.vertices[i], self.faces, out.joints[i], track_id=p.track_id)
+                for i, p in enumerate(items)]
