@@ -122,7 +122,8 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     path = Path(path)
     hint = "Choose a folder that exists and that you can write to, with free disk space."
     if not path.parent.is_dir():
-        raise ExportError(f"Folder {path.parent} does not exist.", hint)
+        problem = "is not a folder" if path.parent.exists() else "does not exist"
+        raise ExportError(f"Folder {path.parent} {problem}.", hint)
     if path.is_dir():
         raise ExportError(f"{path} is a folder, not a file name.", hint)
     try:

@@ -1,0 +1,77 @@
+"""`python main.py export CLIP.npz -o OUT.fbx|.bvh|.glb|.npz`: write a recorded clip as an animation file."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from mocap_app.core.errors import ClipFormatError, ExportError
+from mocap_app.core.params import MotionClip
+from mocap_app.export import ExportOptions, export_clip, format_for, formats_table, load_exported_npz
+
+from .app import app
+
+logger = logging.getLogger(__name__)
+
+
+def load_clip(path: Path) -> MotionClip:
+    """A MotionClip from a clip file, or from an .npz this app exported (which stores betas per frame apart)."""
+    try:
+        return MotionClip.load(path)
+    except ClipFormatError:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                exported = "betas_per_frame" in data.files
+        except (OSError, ValueError, EOFError):
+            exported = False
+        if not exported:
+            raise
+        return load_exported_npz(path)
+
+
+def _rest_joints(path: Path | None) -> np.ndarray | None:
+    if path is None:
+        return None
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"Cannot read rest joints from {path} ({exc}).",
+                          "Pass a .npy file holding a (55, 3) float array in metres.") from exc
+
+
+@app.command("export", epilog="Formats:\n\n" + formats_table().replace("\n", "\n\n"))
+def export_command(
+    clip_path: Path = typer.Argument(..., metavar="CLIP.npz", help="Clip written by `process` or `live`."),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write; the suffix picks the format."),
+    format_name: str = typer.Option(None, "--format", "-f", help="fbx, bvh, glb or npz (default: from suffix)."),
+    bone_names: str = typer.Option(None, "--bone-names", help="smplx, mixamo, unreal or unity."),
+    up_axis: str = typer.Option(None, "--up", help="FBX up axis: y (default) or z."),
+    units: str = typer.Option(None, "--units", help="FBX/BVH lengths: cm (default) or m."),
+    rotation_order: str = typer.Option(None, "--rotation-order", help="BVH Euler order, e.g. ZXY (default)."),
+    hands: bool = typer.Option(None, "--hands/--no-hands", help="Export the finger joints (default: yes)."),
+    face: bool = typer.Option(None, "--face/--no-face", help="Export jaw and eye joints (default: yes)."),
+    fps: float = typer.Option(None, "--fps", help="Frame rate written to the file (default: the clip's)."),
+    rest_joints: Path = typer.Option(None, "--rest-joints", help="(55, 3) .npy rest joints in metres "
+                                     "(default: a reference adult skeleton)."),
+) -> None:
+    """Export a clip as FBX, BVH, glTF binary or SMPL-X npz.
+
+    Examples:
+      python main.py export take1.npz -o take1.fbx
+      python main.py export take1.npz -o take1.fbx --bone-names mixamo --up z
+      python main.py export take1.npz -o take1.bvh --units m --rotation-order XYZ --no-hands
+    """
+    row = format_for(output, format_name)
+    given = {"bone_names": bone_names, "up_axis": up_axis, "units": units, "rotation_order": rotation_order,
+             "hands": hands, "face": face, "fps": fps, "rest_joints": _rest_joints(rest_joints)}
+    options = ExportOptions(**{key: value for key, value in given.items() if value is not None})
+    clip = load_clip(clip_path)
+    start = time.perf_counter()
+    written = export_clip(clip, output, options, format_name=row.name)
+    size_mb = written.stat().st_size / 1e6
+    typer.echo(f"wrote {written} ({row.name}, {clip.num_frames} frames, {size_mb:.1f} MB) "
+               f"in {time.perf_counter() - start:.2f} s")
