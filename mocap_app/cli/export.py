@@ -13,7 +13,7 @@ from mocap_app.core.errors import ClipFormatError, ExportError
 from mocap_app.core.params import MotionClip
 from mocap_app.export import ExportOptions, export_clip, format_for, formats_table, load_exported_npz
 
-from .app import app
+from .app import app, current_config
 
 logger = logging.getLogger(__name__)
 
@@ -33,18 +33,28 @@ def load_clip(path: Path) -> MotionClip:
         return load_exported_npz(path)
 
 
-def _rest_joints(path: Path | None) -> np.ndarray | None:
-    if path is None:
-        return None
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ExportError(f"Cannot read rest joints from {path} ({exc}).",
-                          "Pass a .npy file holding a (55, 3) float array in metres.") from exc
+def rest_joints_for(clip: MotionClip, path: Path | None, body_models: Path) -> np.ndarray | None:
+    """The skeleton to export: a given .npy, else the clip's body from the SMPL-X files (mean betas), else
+    None (the exporters' reference adult skeleton)."""
+    if path is not None:
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ExportError(f"Cannot read rest joints from {path} ({exc}).",
+                              "Pass a .npy file holding a (55, 3) float array in metres.") from exc
+    # Importing the body model costs seconds (torch): look for model files first.
+    if any((body_models / "smplx").glob("SMPLX_*.npz")):
+        from mocap_app.body.smplx_model import SmplxModel
+
+        if clip.gender in SmplxModel.available_genders(body_models):
+            return SmplxModel(body_models, clip.gender).rest_joints(betas=clip.betas.mean(axis=0))
+    logger.info("no SMPL-X %s model in %s: bones use the reference adult skeleton", clip.gender, body_models)
+    return None
 
 
 @app.command("export", epilog="Formats:\n\n" + formats_table().replace("\n", "\n\n"))
 def export_command(
+    ctx: typer.Context,
     clip_path: Path = typer.Argument(..., metavar="CLIP.npz", help="Clip written by `process` or `live`."),
     output: Path = typer.Option(..., "--output", "-o", help="File to write; the suffix picks the format."),
     format_name: str = typer.Option(None, "--format", "-f", help="fbx, bvh, glb or npz (default: from suffix)."),
@@ -56,7 +66,7 @@ def export_command(
     face: bool = typer.Option(None, "--face/--no-face", help="Export jaw and eye joints (default: yes)."),
     fps: float = typer.Option(None, "--fps", help="Frame rate written to the file (default: the clip's)."),
     rest_joints: Path = typer.Option(None, "--rest-joints", help="(55, 3) .npy rest joints in metres "
-                                     "(default: a reference adult skeleton)."),
+                                     "(default: the clip's body from the SMPL-X files, else a reference adult)."),
 ) -> None:
     """Export a clip as FBX, BVH, glTF binary or SMPL-X npz.
 
@@ -66,10 +76,13 @@ def export_command(
       python main.py export take1.npz -o take1.bvh --units m --rotation-order XYZ --no-hands
     """
     row = format_for(output, format_name)
-    given = {"bone_names": bone_names, "up_axis": up_axis, "units": units, "rotation_order": rotation_order,
-             "hands": hands, "face": face, "fps": fps, "rest_joints": _rest_joints(rest_joints)}
-    options = ExportOptions(**{key: value for key, value in given.items() if value is not None})
     clip = load_clip(clip_path)
+    skeleton = None
+    if "rest_joints" in row.options:
+        skeleton = rest_joints_for(clip, rest_joints, Path(current_config(ctx).paths.body_models))
+    given = {"bone_names": bone_names, "up_axis": up_axis, "units": units, "rotation_order": rotation_order,
+             "hands": hands, "face": face, "fps": fps, "rest_joints": skeleton}
+    options = ExportOptions(**{key: value for key, value in given.items() if value is not None})
     start = time.perf_counter()
     written = export_clip(clip, output, options, format_name=row.name)
     size_mb = written.stat().st_size / 1e6

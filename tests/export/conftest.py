@@ -29,7 +29,7 @@ READER_TIMEOUT_S = 120
 Y_UP_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
-def make_clip(num_frames: int = 24, seed: int = 0, fps: float = 30.0) -> MotionClip:
+def make_clip(num_frames: int = 24, seed: int = 0, fps: float = 30.0, gender: str = "female") -> MotionClip:
     """Every joint swinging sinusoidally (up to ±0.7 rad per axis), the subject facing the camera, walking."""
     rng = np.random.default_rng(seed)
     t = np.arange(num_frames)[:, None, None]
@@ -47,7 +47,7 @@ def make_clip(num_frames: int = 24, seed: int = 0, fps: float = 30.0) -> MotionC
         camera=np.tile([500.0, 500.0, 320.0, 240.0, 640.0, 480.0], (num_frames, 1)),
         confidence=np.ones(num_frames), joint_confidence=np.ones((num_frames, NUM_JOINTS)),
         box=np.zeros((num_frames, 4)), frame_index=frames, timestamp_ns=frames * 33_333_333, fps=fps,
-        gender="female", source={"test": "synthetic"})
+        gender=gender, source={"test": "synthetic"})
 
 
 def make_mesh(rest_joints: np.ndarray, num_frames: int) -> SkinnedMesh:

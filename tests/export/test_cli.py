@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 
-from .conftest import REPO
+import numpy as np
+
+from .conftest import REPO, make_clip
 
 
 def _main(*args: str) -> subprocess.CompletedProcess:
@@ -42,3 +44,16 @@ def test_bench_export_times_every_format(tmp_path):
     figures = json.loads((tmp_path / "bench.json").read_text())
     assert [r["format"] for r in figures["results"]] == ["fbx", "bvh", "glb", "npz"]
     assert all(r["seconds"] > 0 and r["megabytes"] > 0 and r["within_target"] for r in figures["results"])
+
+
+def test_export_takes_bones_from_the_clips_smplx_body(tmp_path, smplx_model, smplx_body_models):
+    clip = make_clip(num_frames=5, gender="neutral")
+    clip_path = clip.save(tmp_path / "take.npz")
+    out = tmp_path / "take.bvh"
+    result = _main("--set", f"paths.body_models={smplx_body_models}", "export", str(clip_path), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    rest = smplx_model.rest_joints(betas=clip.betas.mean(axis=0)).astype(np.float64)
+    lines = out.read_text().splitlines()
+    knee = lines.index(next(line for line in lines if line.strip() == "JOINT left_knee"))
+    offset = [float(v) for v in lines[knee + 2].split()[1:]]
+    np.testing.assert_allclose(offset, 100.0 * (rest[4] - rest[1]), atol=1e-4)  # cm, smplx axes (y up)
