@@ -1,0 +1,182 @@
+"""pyrender offscreen drawing of body meshes: over the camera image, and in a 3D orbit view.
+
+`MeshRenderer` owns an OpenGL context, which belongs to the thread that created it: create, use
+and close it on one thread (`RenderThread` does). Importing this module imports OpenGL, so call
+`platform.select_platform` first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mocap_app.core.frames import CameraIntrinsics
+from mocap_app.core.mesh import BodyMesh
+
+from .geometry import (
+    GRID_SPACING_M,
+    OPENCV_CAMERA_POSE,
+    OrbitView,
+    grid_lines,
+    orbit_camera_pose,
+    track_color,
+    vertex_normals,
+)
+
+if not hasattr(np, "infty"):
+    np.infty = np.inf  # pyrender 0.1.45 uses the alias numpy 2 removed (Mesh.bounds, scene.scale)
+
+import pyrender  # after the alias above
+from OpenGL.GL import GL_ARRAY_BUFFER, glBindBuffer, glBufferSubData
+
+logger = logging.getLogger(__name__)
+
+Z_NEAR_M, Z_FAR_M = 0.05, 100.0
+ORBIT_BACKGROUND = (0.16, 0.17, 0.20)
+GRID_COLOR = (0.55, 0.57, 0.62)
+
+
+@dataclass
+class _MeshSlot:
+    """One person's mesh in the scene, kept between frames so its GPU buffer can be rewritten in place."""
+
+    node: pyrender.Node
+    primitive: pyrender.Primitive
+    faces: np.ndarray
+    uploaded: bool = False
+
+
+class MeshRenderer:
+    """Draws `BodyMesh`es offscreen; every image is (h, w, 3) uint8 RGB. One thread only (see module doc).
+
+    Meshes are in the input camera's frame (OpenCV axes, metres). Vertex buffers are reused from
+    frame to frame while a slot's topology stays the same: only positions and normals are re-sent.
+    """
+
+    def __init__(self, width: int = 640, height: int = 480) -> None:
+        self._renderer = pyrender.OffscreenRenderer(width, height)
+        self._scene = pyrender.Scene(bg_color=(0.0, 0.0, 0.0, 0.0), ambient_light=(0.35, 0.35, 0.35))
+        self._input_camera = pyrender.IntrinsicsCamera(fx=500.0, fy=500.0, cx=320.0, cy=240.0,
+                                                       znear=Z_NEAR_M, zfar=Z_FAR_M)
+        self._input_camera_node = self._scene.add(self._input_camera, pose=OPENCV_CAMERA_POSE)
+        self._orbit_camera = pyrender.PerspectiveCamera(yfov=np.radians(45.0), znear=Z_NEAR_M, zfar=Z_FAR_M)
+        self._orbit_camera_node = self._scene.add(self._orbit_camera)
+        self._light_node = self._scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=3.0))
+        grid = pyrender.Primitive(positions=grid_lines(), mode=1,  # 1 = GL_LINES
+                                  material=pyrender.MetallicRoughnessMaterial(baseColorFactor=(*GRID_COLOR, 1.0)))
+        self._grid_mesh = pyrender.Mesh([grid], is_visible=False)
+        self._grid_node = self._scene.add(self._grid_mesh)
+        self._slots: list[_MeshSlot] = []
+        # The orbit view keeps its last target and floor when nobody is in view.
+        self._orbit_target = np.array([0.0, 0.0, 3.0])
+        self._floor_y = 0.9
+
+    def close(self) -> None:
+        """Free the GL context and every buffer; call on the thread that created the renderer."""
+        self._renderer.delete()
+
+    # --- meshes -------------------------------------------------------------------------------
+
+    def _new_slot(self, mesh: BodyMesh, normals: np.ndarray) -> _MeshSlot:
+        material = pyrender.MetallicRoughnessMaterial(baseColorFactor=(*track_color(mesh.track_id), 1.0),
+                                                      metallicFactor=0.0, roughnessFactor=0.7)
+        primitive = pyrender.Primitive(positions=mesh.vertices, normals=normals, indices=mesh.faces,
+                                       material=material)
+        return _MeshSlot(self._scene.add(pyrender.Mesh([primitive])), primitive, mesh.faces)
+
+    def _set_meshes(self, meshes: Sequence[BodyMesh]) -> None:
+        """Show exactly `meshes`: rewrite the vertex buffers of slots with the same faces, rebuild others."""
+        for i, mesh in enumerate(meshes):
+            normals = vertex_normals(mesh.vertices, mesh.faces)
+            slot = self._slots[i] if i < len(self._slots) else None
+            same_topology = slot is not None and (slot.faces is mesh.faces or (
+                slot.faces.shape == mesh.faces.shape and np.array_equal(slot.faces, mesh.faces)))
+            if slot is not None and same_topology and slot.uploaded:
+                # Interleaved (position, normal) float32 per vertex: pyrender's layout for this primitive.
+                data = np.ascontiguousarray(np.hstack([mesh.vertices, normals]), dtype=np.float32)
+                self._renderer._platform.make_current()  # the context is current on this thread already
+                glBindBuffer(GL_ARRAY_BUFFER, slot.primitive._buffers[0])
+                glBufferSubData(GL_ARRAY_BUFFER, 0, data.nbytes, data)
+            else:
+                if slot is not None:
+                    self._scene.remove_node(slot.node)  # the renderer frees its buffers on the next draw
+                slot = self._new_slot(mesh, normals)
+                if i < len(self._slots):
+                    self._slots[i] = slot
+                else:
+                    self._slots.append(slot)
+            slot.node.mesh.is_visible = True
+            slot.primitive.material.baseColorFactor = (*track_color(mesh.track_id), 1.0)
+        for slot in self._slots[len(meshes):]:
+            slot.node.mesh.is_visible = False
+
+    def _draw(self, camera_node: pyrender.Node, width: int, height: int, flags: int) -> tuple[np.ndarray, np.ndarray]:
+        """(h, w, 3 or 4) uint8 colour and (h, w) float32 depth (0 = nothing drawn)."""
+        self._scene.main_camera_node = camera_node
+        self._scene.set_pose(self._light_node, self._scene.get_pose(camera_node))  # headlight
+        self._renderer.viewport_width, self._renderer.viewport_height = width, height
+        color, depth = self._renderer.render(self._scene, flags=flags)
+        for slot in self._slots:
+            slot.uploaded = True
+        return color, depth
+
+    # --- views --------------------------------------------------------------------------------
+
+    def overlay(self, meshes: Sequence[BodyMesh], camera: CameraIntrinsics, background: np.ndarray | None = None,
+                opacity: float = 0.85) -> np.ndarray:
+        """The meshes seen through the input camera, drawn over `background`.
+
+        camera: the intrinsics the meshes were estimated with; the image is camera.height x camera.width.
+        background: (h, w, 3) uint8 RGB camera image of that size, or None for black.
+        opacity: how much the mesh hides the image, 0..1.
+        Returns (h, w, 3) uint8 RGB.
+        """
+        width, height = camera.width, camera.height
+        if background is not None and background.shape != (height, width, 3):
+            raise ValueError(f"background must be ({height}, {width}, 3) like the camera, got {background.shape}")
+        self._set_meshes(meshes)
+        self._grid_mesh.is_visible = False
+        cam = self._input_camera
+        cam.fx, cam.fy, cam.cx, cam.cy = camera.fx, camera.fy, camera.cx, camera.cy
+        color, depth = self._draw(self._input_camera_node, width, height, pyrender.RenderFlags.RGBA)
+        # EGL renders with 4x MSAA and returns alpha (smooth edges); OSMesa has no RGBA read-back in
+        # pyrender, so the mask comes from depth there.
+        coverage = color[:, :, 3] if color.shape[2] == 4 else (depth > 0).astype(np.uint8) * 255
+        out = np.zeros((height, width, 3), np.uint8) if background is None else background.copy()
+        # Blend only inside the meshes' bounding box: most of the frame is untouched background.
+        rows, cols = np.nonzero(coverage.any(axis=1))[0], np.nonzero(coverage.any(axis=0))[0]
+        if len(rows):
+            box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+            alpha = coverage[box][:, :, None].astype(np.float32) * (opacity / 255.0)
+            under = out[box].astype(np.float32)
+            out[box] = (under + alpha * (color[box][:, :, :3] - under) + 0.5).astype(np.uint8)
+        return out
+
+    def orbit(self, meshes: Sequence[BodyMesh], view: OrbitView, width: int, height: int) -> np.ndarray:
+        """The meshes from a camera orbiting their mean pelvis, standing on a floor grid.
+
+        The floor is level for a level input camera, under the lowest vertex. Returns (height, width, 3)
+        uint8 RGB.
+        """
+        self._set_meshes(meshes)
+        if meshes:
+            centres = [m.joints[0] if m.joints is not None else m.vertices.mean(axis=0) for m in meshes]
+            self._orbit_target = np.mean(centres, axis=0).astype(float)
+            self._floor_y = float(max(m.vertices[:, 1].max() for m in meshes))
+        # Snap the grid to its spacing so people walk over it rather than carrying it along.
+        grid_pose = np.eye(4)
+        grid_pose[:3, 3] = (np.round(self._orbit_target[0] / GRID_SPACING_M) * GRID_SPACING_M, self._floor_y,
+                            np.round(self._orbit_target[2] / GRID_SPACING_M) * GRID_SPACING_M)
+        self._scene.set_pose(self._grid_node, grid_pose)
+        self._grid_mesh.is_visible = True
+        self._orbit_camera.yfov = np.radians(view.fov_deg)
+        self._orbit_camera.aspectRatio = width / height
+        self._scene.set_pose(self._orbit_camera_node, orbit_camera_pose(view, self._orbit_target))
+        self._scene.bg_color = np.array([*ORBIT_BACKGROUND, 1.0])
+        try:
+            return self._draw(self._orbit_camera_node, width, height, pyrender.RenderFlags.NONE)[0]
+        finally:
+            self._scene.bg_color = np.zeros(4)
