@@ -170,7 +170,12 @@ class _Built:
         rest = out["rest_vertices"].numpy().astype(np.float64)
         self.rest_vertices = rest[0]
         self.facial_directions = rest[1:] - rest[:1]  # (52, V, 3), Anny axes
-        heads = out["rest_bone_heads"][0].numpy().astype(np.float64) @ ANNY_TO_SMPLX.T
+        self.rest_heads = out["rest_bone_heads"][0].numpy().astype(np.float64)  # Anny axes
+        self.bone_parents = [int(p) for p in model.bone_parents]
+        if any(p >= b for b, p in enumerate(self.bone_parents[1:], start=1)):
+            raise BodyModelError("Anny's bones are not listed parents first.",
+                                 f"Install the tested version: pip install anny=={ANNY_VERSION}")
+        heads = self.rest_heads @ ANNY_TO_SMPLX.T
         faces = model.get_triangular_faces().numpy().astype(np.int32)
         faces.flags.writeable = False
         self.faces = faces
@@ -180,6 +185,10 @@ class _Built:
         for joint, bones in ANNY_BONES_BY_JOINT.items():
             if bones:
                 avatar_joints[JOINT_INDEX[joint]] = heads[labels.index(bones[0])]
+        for side, s in (("left", "L"), ("right", "R")):
+            # SMPL-X's foot joint is the ball of the foot: the middle of the five toe bases.
+            toes = [labels.index(f"toe{t}-1.{s}") for t in range(1, 6)]
+            avatar_joints[JOINT_INDEX[f"{side}_foot"]] = heads[toes].mean(0)
         avatar_joints[JOINT_INDEX["jaw"]] = _place_jaw(avatar_joints, target_rest)
         self.jaw_angles = self._fit_jaw(smplx_rest, avatar_joints[JOINT_INDEX["jaw"]])
 
@@ -283,6 +292,17 @@ class AnnyAvatar:
     def _require(self) -> _Built:
         return self._built if self._built is not None else self.load()._built  # type: ignore[return-value]
 
+    def with_expression_map(self, expression_map: np.ndarray | None) -> AnnyAvatar:
+        """A copy with another `expression_map`, sharing this avatar's loaded model."""
+        other = AnnyAvatar(self.cache, self.target_rest, expression_map, self._progress, self._threads)
+        other._built = self._built
+        return other
+
+    @property
+    def model(self) -> Any:
+        """The underlying `anny.Anny` module (bone labels, skinning weights); loads it if needed."""
+        return self._require().model
+
     @property
     def faces(self) -> np.ndarray:
         """(F, 3) int32 triangle vertex indices, shared by every posed mesh (read-only)."""
@@ -316,14 +336,27 @@ class AnnyAvatar:
 
     def bone_transforms(self, params: Sequence[SmplxParams]) -> tuple[np.ndarray, np.ndarray]:
         """Skinning maps for Anny's bones: (N, B, 4, 4) float64 from Anny rest coordinates to posed
-        coordinates (smplx/camera frame), and the posed joints (N, 55, 3) float64."""
+        coordinates (smplx/camera frame), and the avatar's posed joints (N, 55, 3) float64.
+
+        Each bone turns with its SMPL-X joint (`ANNY_BONES_BY_JOINT`) about its own head, which its
+        parent bone carries (Anny's kinematic tree): bones of one joint that hang side by side (the five
+        toes) each bend at their own base.
+        """
         built = self._require()
         local = axis_angle_to_matrix(np.stack([p.full_pose() for p in params]))
         transl = np.stack([p.transl for p in params])
         posed = joint_transforms(built.alignment, local, transl)
+        rotations = posed.rotations[:, built.bone_joint] @ ANNY_TO_SMPLX
+        translations = np.empty((len(params), len(built.bone_joint), 3))
+        translations[:, 0] = posed.translations[:, built.bone_joint[0]]
+        head_moves = np.einsum("nbij,bj->nbi", rotations, built.rest_heads)
+        for bone, parent in enumerate(built.bone_parents[1:], start=1):
+            # T_bone(h_bone) = T_parent(h_bone)
+            translations[:, bone] = (np.einsum("nij,j->ni", rotations[:, parent], built.rest_heads[bone])
+                                     + translations[:, parent] - head_moves[:, bone])
         transforms = np.zeros((len(params), len(built.bone_joint), 4, 4))
-        transforms[..., :3, :3] = posed.rotations[:, built.bone_joint] @ ANNY_TO_SMPLX
-        transforms[..., :3, 3] = posed.translations[:, built.bone_joint]
+        transforms[..., :3, :3] = rotations
+        transforms[..., :3, 3] = translations
         transforms[..., 3, 3] = 1.0
         return transforms, posed.joints
 

@@ -10,7 +10,8 @@ proportions) is posed in two steps (numpy only, no rig library needed):
    coordinates to posed coordinates: x -> G_j A_j (x - a_j) + p_j, where G_j is SMPL-X's global
    rotation of joint j, a_j the avatar's rest joint and p_j its posed position
    (`core.skeleton.forward_kinematics` of the T-posed avatar skeleton). Every bone of the avatar that
-   SMPL-X joint j drives (`ANNY_BONES_BY_JOINT`) is skinned with joint j's map.
+   SMPL-X joint j drives (`ANNY_BONES_BY_JOINT`) turns by G_j A_j; the avatar places it about its own
+   head (carried by its parent bone), which is joint j's map wherever the bone lies on joint j.
 
 So the same parameters give the avatar the same bone directions as SMPL-X, for every bone whose rest
 direction the alignment can match: a joint with one child matches it exactly; a joint with several
