@@ -1,0 +1,85 @@
+"""Pipeline stages: each runs on its own thread between two channels, timing its own work.
+
+A stage takes items from its inbox, applies `work` and puts the result (unless None) into its
+outbox. The end of the inbox's stream ends the stage and closes its outbox; an exception in
+`work` closes the outbox with that exception, so it travels downstream to whoever consumes the
+last channel, and the stages upstream are cancelled by the pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mocap_app.core.channel import Channel
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StageTiming:
+    """name: stage; items: items processed; busy_s: seconds spent inside `work` (not waiting)."""
+
+    name: str
+    items: int
+    busy_s: float
+
+    @property
+    def ms_per_item(self) -> float:
+        return 1000.0 * self.busy_s / self.items if self.items else 0.0
+
+
+class Stage:
+    def __init__(self, name: str, work: Callable[[Any], Any], inbox: Channel, outbox: Channel | None,
+                 on_close: Callable[[], None] | None = None) -> None:
+        self.name = name
+        self.work = work
+        self.inbox = inbox
+        self.outbox = outbox
+        self.on_close = on_close
+        self.error: BaseException | None = None
+        self._items = 0
+        self._busy_ns = 0
+        self._thread = threading.Thread(target=self._run, name=f"stage {name}", daemon=True)
+
+    def _run(self) -> None:
+        error: BaseException | None = None
+        try:
+            while (item := self.inbox.get()) is not None:
+                start = time.perf_counter_ns()
+                result = self.work(item)
+                self._busy_ns += time.perf_counter_ns() - start
+                self._items += 1
+                if result is not None and self.outbox is not None and not self.outbox.put(result):
+                    break
+        except BaseException as exc:
+            error = exc
+            self.error = exc
+            self.inbox.cancel()  # upstream stops feeding a dead stage
+        finally:
+            if self.on_close is not None:
+                try:
+                    self.on_close()
+                except Exception as exc:  # a failing close must not hide the stage's own error
+                    logger.exception("closing stage %s failed", self.name)
+                    error = error or exc
+            if self.outbox is not None:
+                self.outbox.close(error)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def timing(self) -> StageTiming:
+        return StageTiming(self.name, self._items, self._busy_ns / 1e9)

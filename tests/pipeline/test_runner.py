@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mocap_app.capture import CaptureThread, VideoFileSource
+from mocap_app.core import CameraIntrinsics, Detection, Frame, SmplxParams
+from mocap_app.pipeline.runner import FrameResult, Pipeline
+from tests.capture.conftest import write_video
+
+
+class SlowEstimator:
+    def __init__(self, delay_s: float = 0.004, fail_at: int | None = None) -> None:
+        self.delay_s, self.fail_at = delay_s, fail_at
+
+    def estimate(self, frame: Frame, persons: list[Detection]) -> list[SmplxParams]:
+        if frame.index == self.fail_at:
+            raise RuntimeError(f"estimator broke at frame {frame.index}")
+        time.sleep(self.delay_s)
+        camera = CameraIntrinsics.from_fov(frame.width, frame.height)
+        return [SmplxParams.neutral(camera, track_id=p.track_id, frame_index=frame.index,
+                                    timestamp_ns=frame.timestamp_ns) for p in persons]
+
+
+class TwoPeople:
+    def detect(self, frame: Frame) -> list[Detection]:
+        time.sleep(0.004)
+        return [Detection(np.array([0, 0, 10, 20]), 0.9), Detection(np.array([50, 0, 60, 20]), 0.8)]
+
+
+class CountingTracker:
+    def update(self, detections: list[Detection], frame_index: int) -> list[Detection]:
+        # Track 1 is seen in every frame, track 2 only in even ones.
+        tracked = [Detection(detections[0].box, detections[0].score, 1)]
+        if frame_index % 2 == 0:
+            tracked.append(Detection(detections[1].box, detections[1].score, 2))
+        return tracked
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.frames: list[int] = []
+        self.closed = False
+
+    def consume(self, result: FrameResult) -> None:
+        time.sleep(0.004)
+        self.frames.append(result.frame.index)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def shift_smoother(people: list[SmplxParams]) -> list[SmplxParams]:
+    return [dataclasses.replace(p, transl=p.transl + 1.0) for p in people]
+
+
+@pytest.fixture
+def video(tmp_path: Path) -> Path:
+    return write_video(tmp_path / "v.mp4", 40)
+
+
+def test_every_frame_flows_through_all_stages_in_order_and_stages_overlap(video: Path) -> None:
+    sink = RecordingSink()
+    pipeline = Pipeline(CaptureThread(VideoFileSource(video)), SlowEstimator(), detector=TwoPeople(),
+                        tracker=CountingTracker(), smoother=shift_smoother, sinks=[sink])
+    seen: list[FrameResult] = []
+    report = pipeline.run(seen.append)
+    assert [r.frame.index for r in seen] == list(range(40)) == sink.frames and sink.closed
+    assert report.frames == 40 and report.frames_per_track == {1: 40, 2: 20}
+    assert seen[0].people[0].transl[2] == pytest.approx(4.0) and seen[0].raw_people[0].transl[2] == pytest.approx(3.0)
+    busy = {t.name: t.busy_s for t in report.stages}
+    assert set(busy) == {"detect", "estimate", "smooth", "sinks"}
+    assert all(t.items == 40 for t in report.stages)
+    # Three stages sleeping 4 ms per frame each: run in sequence they would take their sum.
+    assert sum(busy.values()) > 1.3 * report.wall_s
+    assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
+
+
+def test_a_stage_error_reaches_the_caller_and_every_thread_ends(video: Path) -> None:
+    sink = RecordingSink()
+    pipeline = Pipeline(CaptureThread(VideoFileSource(video)), SlowEstimator(fail_at=12), sinks=[sink])
+    with pytest.raises(RuntimeError, match="broke at frame 12"):
+        pipeline.run()
+    assert sink.frames == list(range(12)) and sink.closed  # frames before the failure were delivered
+    assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
+
+
+def test_cancel_ends_the_run_early_and_keeps_what_was_processed(video: Path) -> None:
+    sink = RecordingSink()
+    pipeline = Pipeline(CaptureThread(VideoFileSource(video)), SlowEstimator(0.01), sinks=[sink])
+
+    def cancel_after_five(result: FrameResult) -> None:
+        if result.frame.index == 5:
+            pipeline.cancel()
+
+    report = pipeline.run(cancel_after_five)
+    assert report.cancelled and 6 <= report.frames < 40
+    assert sink.frames == list(range(report.frames)) and sink.closed
+    assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
