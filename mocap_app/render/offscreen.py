@@ -29,8 +29,11 @@ from .geometry import (
 if not hasattr(np, "infty"):
     np.infty = np.inf  # pyrender 0.1.45 uses the alias numpy 2 removed (Mesh.bounds, scene.scale)
 
-import pyrender  # after the alias above
-from OpenGL.GL import GL_ARRAY_BUFFER, glBindBuffer, glBufferSubData
+# PyOpenGL logs at INFO on every start that its optional C accelerator is absent.
+logging.getLogger("OpenGL.acceleratesupport").setLevel(logging.WARNING)
+
+import pyrender  # noqa: E402  (after the alias above)
+from OpenGL.GL import GL_ARRAY_BUFFER, glBindBuffer, glBufferSubData  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
