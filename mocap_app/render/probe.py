@@ -40,9 +40,19 @@ print("PROBE_RESULT " + json.dumps(info))
 """
 
 
+# Known failures (a substring of the child's error) and what fixes them.
+_FIXES = (
+    ("OSMesaCreateContextAttribs", "pyrender's pinned PyOpenGL 3.1.0 lacks OSMesa: pip install 'PyOpenGL>=3.1.4'"),
+    ("OSMesa: cannot open shared object", "install Mesa's OSMesa library: apt-get install libosmesa6"),
+    ("EGL: cannot open shared object", "install EGL: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri"),
+)
+
+
 def _last_error_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
+    last = lines[-1] if lines else "no output"
+    fix = next((fix for signature, fix in _FIXES if signature in text), None)
+    return f"{last} [fix: {fix}]" if fix else last
 
 
 def probe_platform(name: str, timeout_s: float = 30.0) -> tuple[bool, str]:
