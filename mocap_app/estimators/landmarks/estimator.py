@@ -1,0 +1,133 @@
+"""The default estimator: MediaPipe holistic landmarks fitted to SMPL-X on the CPU, nothing to download."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mocap_app.body.rest_skeleton import REST_JOINTS
+from mocap_app.core.frames import CameraIntrinsics, Detection, Frame
+from mocap_app.core.params import NUM_BETAS, NUM_EXPRESSION, SmplxParams
+
+from .fit import LandmarkFitter, PoseFit
+from .holistic import HolisticTracker
+from .observation import HolisticLandmarks
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EstimateTiming:
+    """Milliseconds spent on the last `estimate` call: MediaPipe holistic, and the SMPL-X fit (all persons)."""
+
+    holistic_ms: float = 0.0
+    fit_ms: float = 0.0
+
+
+def crop_box(box: np.ndarray, width: int, height: int, scale: float) -> tuple[int, int, int, int]:
+    """The detector box (xyxy) enlarged `scale` times about its centre, clipped to the image: x0, y0, x1, y1."""
+    cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
+    half_w, half_h = 0.5 * scale * (box[2] - box[0]), 0.5 * scale * (box[3] - box[1])
+    x0, y0 = max(int(cx - half_w), 0), max(int(cy - half_h), 0)
+    x1, y1 = min(int(np.ceil(cx + half_w)), width), min(int(np.ceil(cy + half_h)), height)
+    return x0, y0, x1, y1
+
+
+def landmark_box(obs: HolisticLandmarks, width: int, height: int) -> np.ndarray:
+    """(4,) xyxy pixels around the pose landmarks, clipped to the image."""
+    lo, hi = obs.pose_image.min(axis=0), obs.pose_image.max(axis=0)
+    return np.array([max(lo[0], 0.0), max(lo[1], 0.0), min(hi[0], width), min(hi[1], height)])
+
+
+class LandmarkEstimator:
+    """SMPL-X from MediaPipe holistic: body, both hands, jaw and head; one holistic graph per tracked person.
+
+    With `persons` empty, holistic runs on the whole frame (it has its own person detector) and
+    reports track 0; otherwise on each person's box enlarged `crop_scale` times, keyed by track id.
+    Intrinsics: `intrinsics` if given, else `CameraIntrinsics.from_fov(width, height, fov_deg)`.
+    """
+
+    name = "landmarks"
+
+    def __init__(self, rest_joints: np.ndarray = REST_JOINTS, intrinsics: CameraIntrinsics | None = None,
+                 fov_deg: float = 60.0, refine_steps: int = 1, crop_scale: float = 1.25,
+                 min_visibility: float = 0.5, max_persons: int = 4, forget_after_frames: int = 30) -> None:
+        self.fitter = LandmarkFitter(rest_joints, refine_steps=refine_steps, min_visibility=min_visibility)
+        self.intrinsics = intrinsics
+        self.fov_deg = fov_deg
+        self.crop_scale = crop_scale
+        self.max_persons = max_persons
+        self.forget_after_frames = forget_after_frames
+        self.timing = EstimateTiming()
+        self._trackers: dict[int, HolisticTracker] = {}
+        self._previous: dict[int, PoseFit] = {}
+        self._last_seen: dict[int, int] = {}
+
+    def camera_for(self, frame: Frame) -> CameraIntrinsics:
+        return self.intrinsics or CameraIntrinsics.from_fov(frame.width, frame.height, self.fov_deg)
+
+    def estimate(self, frame: Frame, persons: Sequence[Detection]) -> list[SmplxParams]:
+        """One `SmplxParams` per person whose body holistic finds, in `persons` order (a box in which holistic
+        finds no body gives no record). `confidence` is the detector's score times the torso's visibility."""
+        camera = self.camera_for(frame)
+        rgb = frame.rgb
+        jobs: list[tuple[int, Detection | None]] = (
+            [(0, None)] if not persons
+            else [(d.track_id if d.track_id >= 0 else i, d) for i, d in enumerate(persons[: self.max_persons])])
+        results, holistic_s, fit_s = [], 0.0, 0.0
+        for track_id, detection in jobs:
+            if track_id not in self._trackers:
+                self._trackers[track_id] = HolisticTracker()
+            tracker = self._trackers[track_id]
+            self._last_seen[track_id] = frame.index
+            start = time.perf_counter()
+            if detection is None:
+                obs = tracker.process(rgb)
+            else:
+                x0, y0, x1, y1 = crop_box(detection.box, frame.width, frame.height, self.crop_scale)
+                obs = None if x1 - x0 < 16 or y1 - y0 < 16 else tracker.process(rgb[y0:y1, x0:x1], (x0, y0))
+            mid = time.perf_counter()
+            if obs is not None:
+                fit = self.fitter.fit(obs, camera, self._previous.get(track_id))
+                self._previous[track_id] = fit
+                box = detection.box if detection is not None else landmark_box(obs, frame.width, frame.height)
+                score = detection.score if detection is not None else 1.0
+                results.append(self._params(fit, camera, track_id, box, frame, score))
+            holistic_s += mid - start
+            fit_s += time.perf_counter() - mid
+        self.timing = EstimateTiming(1000.0 * holistic_s, 1000.0 * fit_s)
+        self._forget_stale(frame.index)
+        return results
+
+    @staticmethod
+    def _params(fit: PoseFit, camera: CameraIntrinsics, track_id: int, box: np.ndarray, frame: Frame,
+                score: float) -> SmplxParams:
+        pose = fit.full_pose
+        return SmplxParams(
+            global_orient=pose[0], body_pose=pose[1:22], jaw_pose=pose[22], leye_pose=pose[23], reye_pose=pose[24],
+            left_hand_pose=pose[25:40], right_hand_pose=pose[40:55], betas=np.zeros(NUM_BETAS),
+            expression=np.zeros(NUM_EXPRESSION), transl=fit.transl, camera=camera, track_id=track_id,
+            confidence=score * fit.confidence, joint_confidence=fit.joint_confidence, box=box,
+            frame_index=frame.index, timestamp_ns=frame.timestamp_ns)
+
+    def _forget_stale(self, frame_index: int) -> None:
+        for track_id, last in list(self._last_seen.items()):
+            if frame_index - last > self.forget_after_frames:
+                self._trackers.pop(track_id).close()
+                self._previous.pop(track_id, None)
+                del self._last_seen[track_id]
+
+    def reset(self) -> None:
+        """Forget every person (new video, camera switch)."""
+        self.close()
+
+    def close(self) -> None:
+        for tracker in self._trackers.values():
+            tracker.close()
+        self._trackers.clear()
+        self._previous.clear()
+        self._last_seen.clear()
