@@ -45,7 +45,7 @@ def current_config(ctx: typer.Context) -> AppConfig:
 
 def _register_commands() -> None:
     # Command modules attach themselves to `app` / `bench_app` / `eval_app` on import.
-    from . import bench_capture, bench_export, bench_render, doctor, export  # noqa: F401
+    from . import bench_capture, bench_export, bench_landmarks, bench_render, doctor, export  # noqa: F401
 
 
 def main() -> None:
