@@ -130,6 +130,10 @@ def read_state_dict(path: Path) -> dict[str, Tensor]:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"Checkpoint {path} does not exist.", DOWNLOAD_HINT)
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):  # zip (torch.save) or legacy pickle
+        raise ModelFileError(f"{path} is not a PyTorch checkpoint file (it starts with {head!r}).", DOWNLOAD_HINT)
     try:
         try:
             # mmap: a 2.6 GB H checkpoint is paged in as read, not copied; weights_only: no code runs on load.
@@ -139,13 +143,16 @@ def read_state_dict(path: Path) -> dict[str, Tensor]:
                 raise
             payload = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format
     except pickle.UnpicklingError as exc:
-        # weights_only refuses files that would run code or hold other objects; a text file fails here too.
-        raise ModelFileError(f"{path} is not a PyTorch checkpoint that can be loaded safely ({_first_line(exc)}).",
-                             DOWNLOAD_HINT) from exc
+        if "Unsupported global" in str(exc):
+            raise ModelFileError(f"{path} holds Python objects besides tensors; it is refused because loading it "
+                                 "could run arbitrary code.", DOWNLOAD_HINT) from exc
+        raise ModelFileError(f"{path} is corrupt and cannot be read ({_first_line(exc)}).",
+                             "Download the file again; compare its size with assets/checkpoints/README.md.") from exc
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, IndexError) as exc:
         raise ModelFileError(f"{path} is truncated or corrupt and cannot be read ({_first_line(exc)}).",
                              "Download the file again; compare its size with assets/checkpoints/README.md.") from exc
-    state = payload.get("network", payload) if isinstance(payload, dict) else None
+    # Official files keep the weights under 'network'; many other projects use 'state_dict'.
+    state = (payload.get("network", payload.get("state_dict", payload)) if isinstance(payload, dict) else None)
     if not isinstance(state, dict) or not state or not all(isinstance(v, Tensor) for v in state.values()):
         kind = type(payload).__name__ if not isinstance(payload, dict) else f"a dict with keys {sorted(payload)[:6]}"
         raise ModelFileError(f"{path} holds {kind}, not a SMPLer-X state dict ('network': {{name: tensor}}).",
