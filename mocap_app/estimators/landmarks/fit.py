@@ -30,7 +30,6 @@ from . import layout as L
 from .observation import HolisticLandmarks
 from .rotations import (
     axis_angle_to_matrix,
-    fraction,
     kabsch,
     matrix_to_axis_angle,
     normalize,
@@ -44,6 +43,17 @@ J = JOINT_INDEX
 NUM_BODY = 22  # pelvis + 21 body joints
 _SIDES = ("left", "right")
 _FINGERS = ("index", "middle", "pinky", "ring", "thumb")  # smplx order
+# Rows of the batch of segments fixed by two observed directions each (see `_observed_pairs`).
+_PELVIS, _CHEST, _HEAD, _FEET, _PALMS = 0, 1, 2, np.array([3, 4]), np.array([5, 6])
+_SPINE = [J["spine1"], J["spine2"], J["spine3"]]
+_NECK_HEAD = [J["neck"], J["head"]]
+_COLLARS = [J["left_collar"], J["right_collar"]]
+_ANKLES = [J["left_ankle"], J["right_ankle"]]
+_ELBOWS = [J["left_elbow"], J["right_elbow"]]
+_WRISTS = [J["left_wrist"], J["right_wrist"]]
+_SPLIT = np.array([1.0 / 3.0, 0.5])  # share of each spine joint / of neck and head
+_FOOT_LANDMARKS = np.array([(L.LEFT_HEEL, L.LEFT_FOOT_INDEX, L.LEFT_ANKLE),
+                            (L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX, L.RIGHT_ANKLE)])
 # Fingers curl towards the palm, which faces down (-y) in the rest pose.
 _CURL_REST = np.array([0.0, -1.0, 0.0])
 # Pose landmarks standing in for a hand MediaPipe did not track: wrist, pinky, index.
@@ -190,8 +200,8 @@ def solve_translation(world: np.ndarray, image: np.ndarray, weights: np.ndarray,
     b = np.empty(2 * len(obj))
     b[0::2] = du * obj[:, 2] - camera.fx * obj[:, 0]
     b[1::2] = dv * obj[:, 2] - camera.fy * obj[:, 1]
-    sw = np.repeat(np.sqrt(w), 2)
-    t_lin = np.linalg.lstsq(a * sw[:, None], b * sw, rcond=None)[0]
+    aw = a * np.repeat(w, 2)[:, None]
+    t_lin = np.linalg.solve(aw.T @ a + 1e-9 * np.eye(3), aw.T @ b)  # weighted normal equations
     if t_lin[2] <= 0.1:
         t_lin = np.array([0.0, 0.0, 3.0])
     if len(obj) >= 6:
@@ -223,7 +233,7 @@ def mouth_to_jaw_angle(face: np.ndarray) -> float:
 class LandmarkFitter:
     """Fits SMPL-X poses to holistic landmarks on a given rest skeleton (one person per call)."""
 
-    def __init__(self, rest_joints: np.ndarray = REST_JOINTS, refine_steps: int = 2,
+    def __init__(self, rest_joints: np.ndarray = REST_JOINTS, refine_steps: int = 1,
                  min_visibility: float = 0.5) -> None:
         """rest_joints: (55, 3) metres, smplx model coordinates; refine_steps: Gauss–Newton steps (0 = IK only)."""
         rest = np.asarray(rest_joints, dtype=np.float64)
@@ -239,12 +249,14 @@ class LandmarkFitter:
         self._up = 0.5 * (lsh + rsh) - self._mid_hip
         self._limb_upper = rest[_LIMB_JOINTS[:, 1]] - rest[_LIMB_JOINTS[:, 0]]
         self._limb_lower = rest[_LIMB_JOINTS[:, 2]] - rest[_LIMB_JOINTS[:, 1]]
-        mirror = np.array([-1.0, 1.0, 1.0])
-        heel, toe = L.FOOT_TEMPLATE["heel"], L.FOOT_TEMPLATE["toe"]
-        self._foot_rest = {"left": (toe - heel, -heel), "right": ((toe - heel) * mirror, -heel * mirror)}
         # Hands, indexed [left, right]: rest palm direction pairs, finger joints and rest segments.
         wrist, index1, pinky1 = (rest[[J[f"{side}_{n}"] for side in _SIDES]] for n in ("wrist", "index1", "pinky1"))
-        self._palm_rest = (0.5 * (index1 + pinky1) - wrist, index1 - pinky1)
+        mirror = np.array([-1.0, 1.0, 1.0])
+        heel, toe = L.FOOT_TEMPLATE["heel"], L.FOOT_TEMPLATE["toe"]
+        self._pair_rest = (
+            np.stack([self._hip_axis, self._shoulder_axis, np.array([1.0, 0.0, 0.0]), toe - heel,
+                      (toe - heel) * mirror, *(0.5 * (index1 + pinky1) - wrist)]),
+            np.stack([self._up, self._up, L.FACE_UP_REST, -heel, -heel * mirror, *(index1 - pinky1)]))
         self._forearm_axis = normalize(self._limb_lower[:2])
         self._finger_joints = np.array([[[J[f"{side}_{finger}{k}"] for k in (1, 2, 3)] for finger in _FINGERS]
                                         for side in _SIDES])  # (2, 5, 3)
@@ -260,131 +272,127 @@ class LandmarkFitter:
         seen = vis >= self.min_visibility
         world_rot, t_world = solve_translation(obs.pose_world, obs.pose_image, np.where(seen, vis, 0.0), camera)
         pts = obs.pose_world @ world_rot.T  # hip-centred, camera axes
-
         local = np.broadcast_to(np.eye(3), (NUM_JOINTS, 3, 3)).copy()
         conf = np.zeros(NUM_JOINTS)
 
-        # Torso: pelvis from the hip line, chest from the shoulder line; the twist between them is
-        # spread evenly over the three spine joints.
-        up = 0.5 * (pts[L.LEFT_SHOULDER] + pts[L.RIGHT_SHOULDER]) - 0.5 * (pts[L.LEFT_HIP] + pts[L.RIGHT_HIP])
-        g_pelvis = rotation_between_pairs(self._hip_axis, self._up, pts[L.LEFT_HIP] - pts[L.RIGHT_HIP], up)
-        g_chest = rotation_between_pairs(self._shoulder_axis, self._up,
-                                         pts[L.LEFT_SHOULDER] - pts[L.RIGHT_SHOULDER], up)
-        spine = fraction(g_pelvis.T @ g_chest, 1.0 / 3.0)
+        # Segments whose global rotation two observed directions fix, solved in one batch:
+        # pelvis (hip line), chest (shoulder line), both feet, the face, both palms.
+        hands = self._hand_points(obs, camera)
+        rest_a, rest_b, seen_a, seen_b, part_conf = self._observed_pairs(obs, pts, vis, hands, camera)
+        g_obs = rotation_between_pairs(rest_a, rest_b, seen_a, seen_b)
+        g_pelvis, g_chest, g_head = g_obs[_PELVIS], g_obs[_CHEST], g_obs[_HEAD]
+        if obs.face is None and part_conf[_HEAD] >= self.min_visibility:
+            weights = vis[L.HEAD_TEMPLATE_INDICES]
+            g_head = kabsch(L.HEAD_TEMPLATE, pts[L.HEAD_TEMPLATE_INDICES], weights)
+        # The twist between hips and shoulders is spread evenly over the three spine joints, the
+        # head's turn relative to the chest evenly over neck and head.
+        split = axis_angle_to_matrix(
+            matrix_to_axis_angle(np.stack([g_pelvis.T @ g_chest, g_chest.T @ g_head])) * _SPLIT[:, None])
         local[0] = g_pelvis
-        local[[J["spine1"], J["spine2"], J["spine3"]]] = spine
-        g_chest = g_pelvis @ spine @ spine @ spine
-        torso_conf = float(vis[[L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP]].min())
-        conf[[0, J["spine1"], J["spine2"], J["spine3"], J["left_collar"], J["right_collar"]]] = torso_conf
+        local[_SPINE] = split[0]
+        local[_NECK_HEAD] = split[1]
+        torso_conf = part_conf[_PELVIS]
+        conf[[0, *_SPINE, *_COLLARS]] = torso_conf
+        conf[_NECK_HEAD] = part_conf[_HEAD]
 
         # Limbs: the upper bone's swing plus a twist that puts the middle joint's bend where it is seen.
         limb_pts = pts[_LIMB_LANDMARKS]  # (4, 3, 3)
         upper_t = limb_pts[:, 1] - limb_pts[:, 0]
         lower_t = limb_pts[:, 2] - limb_pts[:, 1]
-        parent_g = np.stack([g_chest, g_chest, g_pelvis, g_pelvis])  # collars stay at rest
+        parent_g = np.stack([g_chest, g_chest, g_pelvis, g_pelvis])  # collars start at rest
         swung = swing((parent_g @ self._limb_upper[..., None])[..., 0], upper_t) @ parent_g
         fallback = (swung @ _LIMB_BEND_REST[..., None])[..., 0]
-        for row, side in ((2, "left"), (3, "right")):  # straight legs: the foot says which way the knee faces
-            heel_i, toe_i = L.FOOT_LANDMARKS[side]
-            if min(vis[heel_i], vis[toe_i]) >= self.min_visibility:
-                toe_dir = pts[toe_i] - pts[heel_i]
-                fallback[row] = -toe_dir
+        # A straight leg's knee faces where its foot points.
+        feet_seen = part_conf[_FEET] >= self.min_visibility
+        fallback[2:][feet_seen] = -seen_a[_FEET][feet_seen]
         u = normalize(upper_t)
         perp = lower_t - (lower_t * u).sum(axis=1, keepdims=True) * u
         bend_sin = np.sqrt((perp * perp).sum(axis=1) / ((lower_t * lower_t).sum(axis=1) + 1e-12))
         w = np.clip((bend_sin - _BEND_SIN_LOW) / (_BEND_SIN_HIGH - _BEND_SIN_LOW), 0.0, 1.0)[:, None]
         fb = normalize(fallback - (fallback * u).sum(axis=1, keepdims=True) * u)
-        bend_t = w * normalize(perp) + (1.0 - w) * fb
-        g_upper = rotation_between_pairs(self._limb_upper, _LIMB_BEND_REST, upper_t, bend_t)
+        g_upper = rotation_between_pairs(self._limb_upper, _LIMB_BEND_REST, upper_t,
+                                         w * normalize(perp) + (1.0 - w) * fb)
         g_lower = swing((g_upper @ self._limb_lower[..., None])[..., 0], lower_t) @ g_upper
         local[_LIMB_JOINTS[:, 0]] = np.swapaxes(parent_g, 1, 2) @ g_upper
         local[_LIMB_JOINTS[:, 1]] = np.swapaxes(g_upper, 1, 2) @ g_lower
         limb_vis = vis[_LIMB_LANDMARKS]
         conf[_LIMB_JOINTS[:, 0]] = limb_vis[:, :2].min(axis=1)
         conf[_LIMB_JOINTS[:, 1]] = limb_vis[:, 1:].min(axis=1)
+        local[_ANKLES] = np.swapaxes(g_lower[2:], 1, 2) @ g_obs[_FEET]
+        conf[_ANKLES] = part_conf[_FEET]
 
-        self._fit_feet(pts, vis, g_lower[2:], local, conf)
-        self._fit_head(obs, pts, vis, camera, g_chest, local, conf)
-        self._fit_hands(obs, vis, pts, camera, g_lower[:2], local, conf)
+        # Wrists: forearm roll goes to the elbow (it turns the forearm), the rest of the palm's turn to the wrist.
+        wrist_local = np.swapaxes(g_lower[:2], 1, 2) @ g_obs[_PALMS]
+        palm_ok = part_conf[_PALMS] >= self.min_visibility
+        roll = axis_angle_to_matrix(
+            self._forearm_axis * (twist_angle(wrist_local, self._forearm_axis) * palm_ok)[:, None])
+        local[_ELBOWS] = local[_ELBOWS] @ roll
+        local[_WRISTS] = np.swapaxes(roll, 1, 2) @ wrist_local
+        conf[_WRISTS] = part_conf[_PALMS]
+        if obs.face is not None:
+            local[J["jaw"]] = axis_angle_to_matrix(np.array([mouth_to_jaw_angle(hands[2]), 0.0, 0.0]))
+            conf[J["jaw"]] = 1.0
+        self._fit_fingers(hands, g_obs[_PALMS], local, conf)
 
-        local[:NUM_BODY] = clamp_to_limits(local[:NUM_BODY], np.arange(NUM_BODY))
+        local = self._clamp(local)
         self._keep_previous(local, conf, previous)
         for _ in range(self.refine_steps):
             self._refine_step(local, pts, np.where(seen[L.BODY_LANDMARK_INDICES], 1.0, 0.0), conf)
 
         mid_hip = 0.5 * (pts[L.LEFT_HIP] + pts[L.RIGHT_HIP])
         pelvis_cam = t_world + mid_hip + local[0] @ (self.rest[0] - self._mid_hip)
-        return PoseFit(full_pose=matrix_to_axis_angle(local), transl=pelvis_cam - self.rest[0],
+        full_pose = np.clip(matrix_to_axis_angle(local), LIMIT_LOW, LIMIT_HIGH)
+        return PoseFit(full_pose=full_pose, transl=pelvis_cam - self.rest[0],
                        joint_confidence=conf, confidence=torso_conf)
 
-    def _fit_feet(self, pts: np.ndarray, vis: np.ndarray, g_shin: np.ndarray,
-                  local: np.ndarray, conf: np.ndarray) -> None:
-        for row, side in enumerate(_SIDES):
-            heel_i, toe_i = L.FOOT_LANDMARKS[side]
-            ankle_i = L.LEFT_ANKLE if side == "left" else L.RIGHT_ANKLE
-            foot_conf = float(min(vis[heel_i], vis[toe_i], vis[ankle_i]))
-            if foot_conf < self.min_visibility:
-                continue
-            rest_fwd, rest_up = self._foot_rest[side]
-            g_ankle = rotation_between_pairs(rest_fwd, rest_up, pts[toe_i] - pts[heel_i], pts[ankle_i] - pts[heel_i])
-            local[J[f"{side}_ankle"]] = g_shin[row].T @ g_ankle
-            conf[J[f"{side}_ankle"]] = foot_conf
+    @staticmethod
+    def _hand_points(obs: HolisticLandmarks, camera: CameraIntrinsics) -> tuple[np.ndarray | None, ...]:
+        """Left hand, right hand and face points back-projected into the camera frame (None = not found)."""
+        return tuple(None if points is None else back_project(points - [0.0, 0.0, points[0, 2]], camera)
+                     for points in (obs.left_hand, obs.right_hand, obs.face))
 
-    def _fit_head(self, obs: HolisticLandmarks, pts: np.ndarray, vis: np.ndarray, camera: CameraIntrinsics,
-                  g_chest: np.ndarray, local: np.ndarray, conf: np.ndarray) -> None:
-        if obs.face is not None:
-            face = back_project(obs.face - [0.0, 0.0, obs.face[0, 2]], camera)
-            g_head = rotation_between_pairs(np.array([1.0, 0.0, 0.0]), L.FACE_UP_REST,
-                                            face[3] - face[2], face[0] - face[1])
-            head_conf = 1.0
-            local[J["jaw"]] = axis_angle_to_matrix(np.array([mouth_to_jaw_angle(face), 0.0, 0.0]))
-            conf[J["jaw"]] = 1.0
-        else:
-            weights = vis[L.HEAD_TEMPLATE_INDICES]
-            head_conf = float(np.sort(weights)[-3])  # three good points fix a rotation
-            if head_conf < self.min_visibility:
-                return
-            g_head = kabsch(L.HEAD_TEMPLATE, pts[L.HEAD_TEMPLATE_INDICES], weights)
-        half = fraction(g_chest.T @ g_head, 0.5)
-        local[[J["neck"], J["head"]]] = half
-        conf[[J["neck"], J["head"]]] = head_conf
-
-    def _fit_hands(self, obs: HolisticLandmarks, vis: np.ndarray, pts: np.ndarray, camera: CameraIntrinsics,
-                   g_forearm: np.ndarray, local: np.ndarray, conf: np.ndarray) -> None:
-        """Wrists (and forearm roll) from each hand's palm, fingers from the hand landmarks; both sides at once."""
-        primary, secondary, wrist_conf, hands = [], [], [], []
-        for side, hand in zip(_SIDES, (obs.left_hand, obs.right_hand), strict=True):
+    def _observed_pairs(self, obs: HolisticLandmarks, pts: np.ndarray, vis: np.ndarray,
+                        hands: tuple[np.ndarray | None, ...], camera: CameraIntrinsics) -> tuple[np.ndarray, ...]:
+        """Rest and seen direction pairs of the rows _PELVIS.._PALMS, and each row's confidence."""
+        rest_a, rest_b = self._pair_rest
+        seen_a, seen_b = rest_a.copy(), rest_b.copy()  # unseen rows solve to identity
+        part_conf = np.zeros(len(rest_a))
+        up = 0.5 * (pts[L.LEFT_SHOULDER] + pts[L.RIGHT_SHOULDER]) - 0.5 * (pts[L.LEFT_HIP] + pts[L.RIGHT_HIP])
+        seen_a[_PELVIS], seen_b[_PELVIS] = pts[L.LEFT_HIP] - pts[L.RIGHT_HIP], up
+        seen_a[_CHEST], seen_b[_CHEST] = pts[L.LEFT_SHOULDER] - pts[L.RIGHT_SHOULDER], up
+        part_conf[_PELVIS] = part_conf[_CHEST] = vis[[L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP]].min()
+        heel, toe, ankle = _FOOT_LANDMARKS.T
+        seen_a[_FEET], seen_b[_FEET] = pts[toe] - pts[heel], pts[ankle] - pts[heel]
+        part_conf[_FEET] = np.minimum(np.minimum(vis[heel], vis[toe]), vis[ankle])
+        face = hands[2]
+        if face is not None:
+            seen_a[_HEAD], seen_b[_HEAD] = face[3] - face[2], face[0] - face[1]
+            part_conf[_HEAD] = 1.0
+        else:  # pose landmarks of the head, solved by Kabsch in `fit`; three good points fix a rotation
+            part_conf[_HEAD] = np.sort(vis[L.HEAD_TEMPLATE_INDICES])[-3]
+        for row, side, hand in ((_PALMS[0], "left", hands[0]), (_PALMS[1], "right", hands[1])):
             if hand is not None:
-                hand = back_project(hand - [0.0, 0.0, hand[L.HAND_WRIST, 2]], camera)
                 base, index, pinky, score = hand[L.HAND_WRIST], hand[L.HAND_INDEX_MCP], hand[L.HAND_PINKY_MCP], 1.0
-                hands.append((side, hand))
-            else:  # the pose model's own hand points: a coarser palm, no fingers
+            else:  # the pose model's own hand points: a coarser palm
                 ids = _POSE_HAND[side]
-                base, index, pinky = pts[ids[0]], pts[ids[2]], pts[ids[1]]
-                score = 0.5 * float(vis[list(ids)].min())
-            primary.append(0.5 * (index + pinky) - base)
-            secondary.append(index - pinky)
-            wrist_conf.append(score)
-        g_wrist = rotation_between_pairs(self._palm_rest[0], self._palm_rest[1], np.array(primary), np.array(secondary))
-        # Forearm roll goes to the elbow (it turns the forearm), the rest of the hand's turn to the wrist.
-        wrist_local = np.swapaxes(g_forearm, 1, 2) @ g_wrist
-        roll = axis_angle_to_matrix(self._forearm_axis * twist_angle(wrist_local, self._forearm_axis)[:, None])
-        for row, side in enumerate(_SIDES):
-            if wrist_conf[row] < 0.5 * self.min_visibility:
-                continue
-            local[J[f"{side}_elbow"]] = local[J[f"{side}_elbow"]] @ roll[row]
-            local[J[f"{side}_wrist"]] = roll[row].T @ wrist_local[row]
-            conf[J[f"{side}_wrist"]] = wrist_conf[row]
-        if not hands:
+                base, pinky, index = pts[ids[0]], pts[ids[1]], pts[ids[2]]
+                score = 0.75 * vis[list(ids)].min()
+            seen_a[row], seen_b[row] = 0.5 * (index + pinky) - base, index - pinky
+            part_conf[row] = score
+        return rest_a, rest_b, seen_a, seen_b, part_conf
+
+    def _fit_fingers(self, hands: tuple[np.ndarray | None, ...], g_palms: np.ndarray,
+                     local: np.ndarray, conf: np.ndarray) -> None:
+        """The base joint turns the finger onto its first segment and rolls it so that the finger curls in
+        the plane it is seen curling in (as for the limbs); the two distal joints are then swings of each
+        rest segment onto the seen one, in the parent's frame. Both hands at once."""
+        rows = [row for row in (0, 1) if hands[row] is not None]
+        if not rows:
             return
-        # Fingers: the base joint turns the finger onto its first segment and rolls it so that the
-        # finger curls in the plane it is seen curling in (as for the limbs); the two distal joints
-        # are then swings of each rest segment onto the seen one, in the parent's frame.
-        rows = [_SIDES.index(side) for side, _ in hands]
         joints = self._finger_joints[rows].reshape(-1, 3)  # (5 per hand, 3 levels)
         segments = self._finger_segments[rows].reshape(-1, 3, 3)
-        points = np.concatenate([hand[L.HAND_FINGER_LANDMARKS] for _, hand in hands])  # (5 per hand, 4, 3)
-        parent = np.repeat(g_wrist[rows], 5, axis=0)
+        points = np.concatenate([hands[row][L.HAND_FINGER_LANDMARKS] for row in rows])  # (5 per hand, 4, 3)
+        parent = np.repeat(g_palms[rows], 5, axis=0)
         seen = points[:, 1:] - points[:, :-1]  # (F, 3 segments, 3)
         curl_rest = np.broadcast_to(_CURL_REST, seen[:, 0].shape)
         carried = (parent @ curl_rest[..., None])[..., 0]
@@ -396,15 +404,21 @@ class LandmarkFitter:
         carried = normalize(carried - (carried * u).sum(axis=1, keepdims=True) * u)
         g_base = rotation_between_pairs(segments[:, 0], curl_rest, seen[:, 0],
                                         w[:, None] * normalize(perp) + (1.0 - w[:, None]) * carried)
-        rot = clamp_to_limits(np.swapaxes(parent, 1, 2) @ g_base, joints[:, 0])
+        rot = np.swapaxes(parent, 1, 2) @ g_base
         local[joints[:, 0]] = rot
-        parent = parent @ rot
         for level in (1, 2):
-            in_parent = (np.swapaxes(parent, 1, 2) @ seen[:, level, :, None])[..., 0]
-            rot = clamp_to_limits(swing(segments[:, level], in_parent), joints[:, level])
-            local[joints[:, level]] = rot
             parent = parent @ rot
+            rot = swing(segments[:, level], (np.swapaxes(parent, 1, 2) @ seen[:, level, :, None])[..., 0])
+            local[joints[:, level]] = rot
         conf[joints.ravel()] = 1.0
+
+    @staticmethod
+    def _clamp(local: np.ndarray) -> np.ndarray:
+        """All joints clamped to their limit boxes (one conversion each way for the limited joints)."""
+        aa = matrix_to_axis_angle(local[_IS_LIMITED])
+        out = local.copy()
+        out[_IS_LIMITED] = axis_angle_to_matrix(np.clip(aa, LIMIT_LOW[_IS_LIMITED], LIMIT_HIGH[_IS_LIMITED]))
+        return out
 
     def _keep_previous(self, local: np.ndarray, conf: np.ndarray, previous: PoseFit | None) -> None:
         """Unseen joints hold their previous rotation, fading to the rest pose (HOLD_DECAY per frame)."""

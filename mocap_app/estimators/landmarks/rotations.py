@@ -92,11 +92,6 @@ def kabsch(rest: np.ndarray, target: np.ndarray, weights: np.ndarray) -> np.ndar
     return u @ np.diag([1.0, 1.0, d]) @ vt
 
 
-def fraction(matrix: np.ndarray, t: float) -> np.ndarray:
-    """The rotation `matrix` scaled to fraction t of its angle (same axis)."""
-    return axis_angle_to_matrix(matrix_to_axis_angle(matrix) * t)
-
-
 def twist_angle(matrix: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """Signed twist angle (radians) of `matrix` about the unit `axis` (swing–twist decomposition)."""
     w = 0.5 * np.sqrt(np.maximum(1.0 + matrix[..., 0, 0] + matrix[..., 1, 1] + matrix[..., 2, 2], 0.0))
