@@ -10,15 +10,14 @@ metres in the camera frame of the image they were estimated from: x right, y dow
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from .errors import ClipFormatError, ExportError
+from .errors import ClipFormatError
+from .files import atomic_write
 from .frames import CameraIntrinsics, _frozen_array
 from .skeleton import NUM_JOINTS
 
@@ -106,28 +105,6 @@ class SmplxParams:
     def full_pose(self) -> np.ndarray:
         """(55, 3) float32 axis-angle of every joint in smplx order."""
         return np.concatenate([getattr(self, name).reshape(-1, 3) for name in POSE_FIELDS], axis=0)
-
-
-def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Write an .npz next to `path` and rename it into place, so a crash never leaves half a file."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ExportError(f"Folder {path.parent} does not exist.", "Create it or choose another output path.")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise ExportError(f"Could not write {path}: {exc.strerror or exc}.",
-                          "Check free disk space and write permission of the folder.") from exc
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
 
 
 @dataclass(frozen=True)
@@ -236,7 +213,7 @@ class MotionClip:
             "gender": np.array(self.gender),
             "source_json": np.array(json.dumps(self.source, sort_keys=True)),
         }
-        return _atomic_savez(Path(path), arrays)
+        return atomic_write(Path(path), lambda handle: np.savez(handle, **arrays))
 
     @classmethod
     def load(cls, path: Path) -> MotionClip:

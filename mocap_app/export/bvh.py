@@ -7,9 +7,10 @@ from typing import BinaryIO, ClassVar
 
 import numpy as np
 
+from mocap_app.core.files import atomic_write
 from mocap_app.core.params import MotionClip
 
-from .base import ExportOptions, atomic_write, check_clip
+from .base import ExportOptions, check_clip
 from .motion import SkeletonMotion, skeleton_motion
 from .rotations import matrix_to_euler, unwrap_angles
 

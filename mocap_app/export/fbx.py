@@ -19,9 +19,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from mocap_app.core.files import atomic_write
 from mocap_app.core.params import MotionClip
 
-from .base import ExportOptions, atomic_write, check_clip, check_mesh
+from .base import ExportOptions, check_clip, check_mesh
 from .fbx_binary import (
     FbxNode,
     encode_document,

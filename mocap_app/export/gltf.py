@@ -14,9 +14,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from mocap_app.core.files import atomic_write
 from mocap_app.core.params import MotionClip
 
-from .base import ExportOptions, atomic_write, check_clip, check_mesh
+from .base import ExportOptions, check_clip, check_mesh
 from .mesh import SkinnedMesh, stick_figure_mesh
 from .motion import SkeletonMotion, kept_joints, rest_joints_of, skeleton_motion
 from .rotations import continuous_quaternions, matrix_to_quaternion

@@ -18,9 +18,10 @@ from typing import BinaryIO, ClassVar
 import numpy as np
 
 from mocap_app.core.errors import ClipFormatError
+from mocap_app.core.files import atomic_write
 from mocap_app.core.params import MotionClip
 
-from .base import ExportOptions, atomic_write, check_clip
+from .base import ExportOptions, check_clip
 
 
 def npz_arrays(clip: MotionClip) -> dict[str, np.ndarray]:

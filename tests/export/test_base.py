@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from mocap_app.core.errors import ConfigError, ExportError, UnsupportedFormatError
+from mocap_app.core.files import atomic_write
 from mocap_app.core.params import MotionClip
 from mocap_app.export import FORMATS, ExportOptions, SkinnedMesh, export_clip, format_for
-from mocap_app.export.base import atomic_write
 from mocap_app.export.bone_names import BONE_NAME_TABLES, bone_names
 from mocap_app.export.motion import rest_joints_of
 
