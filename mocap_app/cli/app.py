@@ -22,6 +22,7 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Benchmarks: print a table, write figures with --json FILE.", no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluations against known ground truth.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.add_typer(eval_app, name="eval")
 
 
 @app.callback()
@@ -45,7 +46,7 @@ def current_config(ctx: typer.Context) -> AppConfig:
 
 def _register_commands() -> None:
     # Command modules attach themselves to `app` / `bench_app` / `eval_app` on import.
-    from . import bench_capture, bench_export, bench_landmarks, bench_render, doctor, export  # noqa: F401
+    from . import bench_capture, bench_export, bench_landmarks, bench_model, bench_render, doctor, eval_synthetic, export  # noqa: F401
 
 
 def main() -> None:
