@@ -138,10 +138,9 @@ def place_in_camera(motion: Motion, camera: CameraIntrinsics, distance_m: float 
                     track_id: int = 0) -> list[SmplxParams]:
     """Per-frame parameters of `motion` standing `distance_m` in front of `camera`.
 
-    yaw_deg turns the body about the vertical (0 = facing the camera, 90 = its left side towards
-    the camera). The feet (lowest foot joint of the first frame) rest on a floor `floor_offset_m`
-    below the camera's optical axis; the pelvis keeps that height relation as the body moves, so a
-    squat lowers the body instead of lifting the feet.
+    yaw_deg turns the body about the vertical: 0 = facing the camera, 90 = facing the image's right
+    (its right side towards the camera). In every frame the lowest foot joint rests on a floor
+    `floor_offset_m` below the camera's optical axis, so a squat lowers the body instead of lifting the feet.
     """
     yaw = Rotation.from_euler("y", yaw_deg, degrees=True)
     local = Rotation.from_rotvec(motion.pose.reshape(-1, 3)).as_matrix().reshape(motion.num_frames, 55, 3, 3)
