@@ -90,12 +90,19 @@ class SmplerxEstimator:
 
     intrinsics: of the frames' camera; None assumes square pixels and a `fov_deg` field of view across the
     longer side of each frame. max_batch: persons per backend call.
+    hand_mean: (2, 15, 3) axis-angle mean hand pose (left, right) of the SMPL-X model file
+        (`body.smplx_model.SmplxModel.hand_mean`). The official SMPL-X layer uses flat_hand_mean=False, so the
+        network predicts hand rotations as offsets from that mean; adding it gives `SmplxParams`' absolute
+        convention (flat hand = zeros). None leaves the offsets as they are (hands look flatter than predicted).
     """
 
     name = "smplerx"
 
     def __init__(self, backend: InferenceBackend, intrinsics: CameraIntrinsics | None = None,
-                 fov_deg: float = DEFAULT_FOV_DEG, max_batch: int = 8, box_ratio: float = BOX_ENLARGEMENT) -> None:
+                 fov_deg: float = DEFAULT_FOV_DEG, max_batch: int = 8, box_ratio: float = BOX_ENLARGEMENT,
+                 hand_mean: np.ndarray | None = None) -> None:
+        self.hand_mean = np.zeros((2, 15, 3), np.float32) if hand_mean is None else _frozen_array(
+            hand_mean, np.float32, (2, 15, 3), "hand_mean")
         self.backend = backend
         self.intrinsics = intrinsics
         self.fov_deg = fov_deg
@@ -165,8 +172,8 @@ class SmplerxEstimator:
         params = SmplxParams(
             global_orient=out["smplx_root_pose"][i],
             body_pose=out["smplx_body_pose"][i].reshape(-1, 3),
-            left_hand_pose=out["smplx_lhand_pose"][i].reshape(-1, 3),
-            right_hand_pose=out["smplx_rhand_pose"][i].reshape(-1, 3),
+            left_hand_pose=out["smplx_lhand_pose"][i].reshape(-1, 3) + self.hand_mean[0],
+            right_hand_pose=out["smplx_rhand_pose"][i].reshape(-1, 3) + self.hand_mean[1],
             jaw_pose=out["smplx_jaw_pose"][i],
             leye_pose=np.zeros(3), reye_pose=np.zeros(3),  # the network has no eye outputs; the demo uses zeros
             betas=out["smplx_shape"][i], expression=out["smplx_expr"][i],

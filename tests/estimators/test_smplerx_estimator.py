@@ -191,3 +191,14 @@ def test_with_the_real_tiny_network_the_estimator_equals_a_direct_forward(tmp_pa
         w, h = box[2], box[3]
         assert np.allclose(result.face_box, [box[0] + face[0] * w / 384, box[1] + face[1] * h / 512,
                                              box[0] + face[2] * w / 384, box[1] + face[3] * h / 512], atol=0.05)
+
+
+def test_hand_offsets_are_made_absolute_with_the_models_mean_hand_pose():
+    rng = np.random.default_rng(0)
+    hand_mean = rng.normal(scale=0.2, size=(2, 15, 3))
+    persons = [Detection(np.array([100, 50, 250, 450]), 0.9, track_id=1)]
+    with_mean = SmplerxEstimator(FakeBackend(), hand_mean=hand_mean).estimate(make_frame(), persons)[0]
+    without = SmplerxEstimator(FakeBackend()).estimate(make_frame(), persons)[0]
+    # The fake network predicts zero offsets: the absolute hand pose is the mean itself.
+    assert np.allclose(with_mean.left_hand_pose, hand_mean[0]) and np.allclose(with_mean.right_hand_pose, hand_mean[1])
+    assert np.allclose(without.left_hand_pose, 0.0) and np.allclose(with_mean.body_pose, without.body_pose)
