@@ -28,6 +28,7 @@ class BodyMesh:
     faces: (F, 3) int32 vertex indices, counter-clockwise seen from outside.
     joints: (55, 3) float32, metres, same frame, smplx joint order; None when not known.
     track_id: the person's identity (renderers colour by it).
+    color: (r, g, b) in [0, 1] to draw it with instead of its track's colour (synthetic footage uses skin tones).
     All arrays are read-only.
     """
 
@@ -35,6 +36,7 @@ class BodyMesh:
     faces: np.ndarray
     joints: np.ndarray | None = None
     track_id: int = 0
+    color: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "vertices", _frozen_array(self.vertices, np.float32, (-1, 3), "vertices"))

@@ -18,8 +18,9 @@ SCENE_UP = np.array([0.0, -1.0, 0.0])  # "up" for a level input camera
 GRID_SPACING_M = 0.5
 
 # Per-track mesh colours (RGB, 0..1), cycled by track id.
+# Saturated enough to stand out over skin and clothes in the camera overlay.
 TRACK_COLORS = np.array([
-    (0.80, 0.62, 0.50), (0.45, 0.62, 0.85), (0.55, 0.78, 0.50), (0.85, 0.55, 0.70), (0.85, 0.78, 0.45),
+    (0.35, 0.60, 0.95), (0.95, 0.55, 0.30), (0.50, 0.85, 0.45), (0.90, 0.45, 0.75), (0.90, 0.82, 0.35),
 ])
 
 

@@ -84,8 +84,9 @@ class MeshRenderer:
     # --- meshes -------------------------------------------------------------------------------
 
     def _new_slot(self, mesh: BodyMesh, normals: np.ndarray) -> _MeshSlot:
-        material = pyrender.MetallicRoughnessMaterial(baseColorFactor=(*track_color(mesh.track_id), 1.0),
-                                                      metallicFactor=0.0, roughnessFactor=0.7)
+        color = mesh.color or track_color(mesh.track_id)
+        material = pyrender.MetallicRoughnessMaterial(baseColorFactor=(*color, 1.0), metallicFactor=0.0,
+                                                      roughnessFactor=0.7)
         primitive = pyrender.Primitive(positions=mesh.vertices, normals=normals, indices=mesh.faces,
                                        material=material)
         return _MeshSlot(self._scene.add(pyrender.Mesh([primitive])), primitive, mesh.faces)
@@ -112,7 +113,7 @@ class MeshRenderer:
                 else:
                     self._slots.append(slot)
             slot.node.mesh.is_visible = True
-            slot.primitive.material.baseColorFactor = (*track_color(mesh.track_id), 1.0)
+            slot.primitive.material.baseColorFactor = (*(mesh.color or track_color(mesh.track_id)), 1.0)
         for slot in self._slots[len(meshes):]:
             slot.node.mesh.is_visible = False
 

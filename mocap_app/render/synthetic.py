@@ -3,6 +3,7 @@ over a textured room-like background, for evaluations, tests and the sample clip
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 
 import cv2
@@ -13,6 +14,8 @@ from mocap_app.core.mesh import BodyMesh
 from mocap_app.core.params import SmplxParams
 
 from .offscreen import MeshRenderer
+
+SKIN = (0.80, 0.62, 0.50)  # MediaPipe finds pose, face and hands on the avatar in this tone
 
 
 def room_background(width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -58,4 +61,5 @@ def render_motion(renderer: MeshRenderer, mesh_fn: Callable[[SmplxParams], list[
                   background: np.ndarray) -> Iterator[np.ndarray]:
     """Frames of a body posed by each of `params` (mesh_fn: SmplxParams → list[BodyMesh], e.g. the avatar's)."""
     for p in params:
-        yield renderer.overlay(mesh_fn(p), camera, background, opacity=1.0)
+        meshes = [dataclasses.replace(mesh, color=SKIN) for mesh in mesh_fn(p)]
+        yield renderer.overlay(meshes, camera, background, opacity=1.0)
