@@ -1,6 +1,7 @@
 """Capture: frame sources (camera, video file, image folder) and the capture thread."""
 
 from .sources import (
+    IMAGE_SUFFIXES,
     CameraSource,
     FrameSource,
     ImageFolderSource,
@@ -12,6 +13,7 @@ from .sources import (
 from .thread import CaptureStats, CaptureThread
 
 __all__ = [
+    "IMAGE_SUFFIXES",
     "CameraSource",
     "CaptureStats",
     "CaptureThread",

@@ -1,0 +1,118 @@
+"""`python main.py process INPUT... -o out.fbx`: videos or image folders in, animation files out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mocap_app.capture import IMAGE_SUFFIXES
+from mocap_app.core.errors import CaptureError, ConfigError
+from mocap_app.export import ExportOptions
+from mocap_app.pipeline.process import MODELS, ProcessOptions, build_body, build_estimator, check_request, process_input
+
+from .app import app, current_config
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+
+
+def expand_inputs(inputs: list[Path]) -> list[Path]:
+    """Files as given; a folder holding videos → its videos; a folder of images → one image sequence."""
+    expanded: list[Path] = []
+    for path in inputs:
+        if not path.exists():
+            raise CaptureError(f"Input {path} does not exist.", "Check the path.")
+        if path.is_dir():
+            videos = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            if videos:
+                expanded += videos
+            elif any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
+                expanded.append(path)
+            else:
+                raise CaptureError(f"Folder {path} holds no videos or images.",
+                                   f"Video suffixes: {' '.join(VIDEO_SUFFIXES)}; images: {' '.join(IMAGE_SUFFIXES)}.")
+        else:
+            expanded.append(path)
+    return expanded
+
+
+def plan_outputs(inputs: list[Path], outputs: list[Path], formats: list[str]) -> dict[Path, list[Path]]:
+    """Output files per input. One input: the -o files. Several: -o must be one folder; each input writes
+    <folder>/<input name>.<format> for every --format."""
+    if len(inputs) == 1 and not (len(outputs) == 1 and outputs[0].is_dir()):
+        return {inputs[0]: outputs or [Path.cwd() / f"{inputs[0].stem}.fbx"]}
+    folder = outputs[0] if outputs else Path.cwd()
+    if len(outputs) > 1 or not folder.is_dir():
+        raise ConfigError("With several inputs, -o must name one existing folder.",
+                          "Example: python main.py process videos/ -o out/ --format fbx --format bvh")
+    names = [i.stem for i in inputs]
+    if len(set(names)) != len(names):
+        raise ConfigError("Two inputs have the same name; their outputs would overwrite each other.",
+                          "Process them separately or rename one.")
+    return {i: [folder / f"{i.stem}.{fmt}" for fmt in formats] for i in inputs}
+
+
+@app.command("process")
+def process_command(
+    ctx: typer.Context,
+    inputs: list[Path] = typer.Argument(..., help="Video files, folders of videos, or folders of images."),
+    outputs: list[Path] = typer.Option([], "--output", "-o",
+                                       help="Output file (.fbx .bvh .glb .npz; repeatable), or a folder."),
+    formats: list[str] = typer.Option(["fbx"], "--format", "-f", help="Formats written into an -o folder."),
+    model: str = typer.Option("default", "--model", "-m", help=f"One of: {', '.join(MODELS)}."),
+    backend: str = typer.Option("auto", "--backend", help="SMPLer-X backend: auto, torch."),
+    precision: str = typer.Option("auto", "--precision", help="SMPLer-X precision: auto, fp32, bf16."),
+    person: str = typer.Option("all", "--person", help="'all', or the track id of one person."),
+    overlay: Path = typer.Option(None, "--overlay", help="Also write the input with the body drawn over it (.mp4)."),
+    bone_names: str = typer.Option("smplx", "--bone-names", help="smplx, mixamo, unreal or unity."),
+    keep_journal: bool = typer.Option(False, "--keep-journal", help="Keep the crash-safe recording afterwards."),
+) -> None:
+    """Capture the motion in videos or image folders and export it.
+
+    Examples:
+      python main.py process assets/samples/demo.mp4 -o demo.fbx --overlay demo_overlay.mp4
+      python main.py process take.mp4 -o take.fbx -o take.bvh --model smplerx-s
+      python main.py process videos/ -o out/ --format fbx --format npz
+    """
+    config = current_config(ctx)
+    inputs = expand_inputs(inputs)
+    plan = plan_outputs(inputs, outputs, formats)
+    if overlay is not None and len(inputs) > 1:
+        raise ConfigError("--overlay names one video; it needs a single input.", "Process the inputs one by one.")
+    options = ProcessOptions(model=model, backend=backend, precision=precision, person=person, overlay=overlay,
+                             keep_journal=keep_journal, export=ExportOptions(bone_names=bone_names))
+    for outs in plan.values():
+        check_request(outs, options, config)
+    console = Console(stderr=True)
+    body = build_body(config, lambda line: console.print(f"[dim]{line}[/]")) if overlay else None
+    estimator = build_estimator(options, config)
+    summary = Table(title="mocap process")
+    for column in ("input", "frames", "fps", "people (frames each)", "written"):
+        summary.add_column(column, overflow="fold")
+    try:
+        for input_path, outs in plan.items():
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("{task.fields[fps]:5.1f} fps"), TimeElapsedColumn(), TimeRemainingColumn(),
+                          console=console, transient=False) as progress:
+                task = progress.add_task(input_path.name, total=None, fps=0.0)
+
+                def advance(result, task=task, progress=progress) -> None:
+                    elapsed = progress.tasks[task].elapsed or 1e-9
+                    done = progress.tasks[task].completed + 1
+                    progress.update(task, advance=1, fps=done / elapsed)
+
+                def opened(info, task=task, progress=progress) -> None:
+                    progress.update(task, total=info.frame_count)
+
+                outcome = process_input(input_path, outs, options, config, estimator, on_frame=advance,
+                                        on_open=opened, body=body)
+            people = ", ".join(f"#{t}: {n}" for t, n in sorted(outcome.frames_per_track.items())) or "nobody found"
+            summary.add_row(str(input_path), str(outcome.report.frames), f"{outcome.report.fps:.1f}", people,
+                            "\n".join(map(str, outcome.written)) or "-")
+    finally:
+        if hasattr(estimator, "close"):
+            estimator.close()
+    Console().print(summary)

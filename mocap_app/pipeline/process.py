@@ -1,0 +1,174 @@
+"""Offline processing of one input (video file or image folder): the main job behind `python main.py process`.
+
+input → capture → [person detection + tracking] → estimator → online smoothing → journal (+ overlay video)
+→ per-track clips from the journal → offline smoothing → exports. Everything a user can get wrong is
+checked before the first frame is processed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mocap_app.capture import CaptureThread, SourceInfo, open_source
+from mocap_app.core.config import AppConfig
+from mocap_app.core.errors import ConfigError, ExportError, ModelFileError
+from mocap_app.core.params import MotionClip
+from mocap_app.export import ExportOptions, export_clip, format_for
+
+from .journal import SUFFIX as JOURNAL_SUFFIX
+from .journal import JournalWriter, journal_to_clips
+from .runner import FrameResult, Pipeline, PipelineReport
+from .sinks import JournalSink, MeshSource, OverlayVideoSink
+
+logger = logging.getLogger(__name__)
+
+MODELS = ("default", "smplerx-s", "smplerx-b", "smplerx-l", "smplerx-h")
+CHECKPOINT_NAMES = {f"smplerx-{size}": f"smpler_x_{size}32.pth.tar" for size in "sblh"}
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    """model: "default" (MediaPipe landmarks fit) or "smplerx-s|b|l|h"; backend/precision: for SMPL-X
+    networks; person: "all" or one track id; overlay: path of an overlay video to write, or None;
+    keep_journal: keep the recording after the exports succeeded."""
+
+    model: str = "default"
+    backend: str = "auto"
+    precision: str = "auto"
+    person: str = "all"
+    overlay: Path | None = None
+    keep_journal: bool = False
+    export: ExportOptions = field(default_factory=ExportOptions)
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    input: Path
+    report: PipelineReport
+    frames_per_track: dict[int, int]
+    written: list[Path]
+    journal: Path | None
+
+
+def checkpoint_path(model: str, config: AppConfig) -> Path:
+    return Path(config.paths.checkpoints) / CHECKPOINT_NAMES[model]
+
+
+def check_request(outputs: list[Path], options: ProcessOptions, config: AppConfig) -> None:
+    """Everything that can be known before processing: model name, checkpoint, output formats and folders."""
+    if options.model not in MODELS:
+        raise ConfigError(f"Unknown model '{options.model}'.", f"Choose one of: {', '.join(MODELS)}.")
+    if options.model != "default":
+        path = checkpoint_path(options.model, config)
+        if not path.is_file():
+            raise ModelFileError(
+                f"The {options.model} checkpoint is not installed: {path} does not exist.",
+                f"Download {path.name} as described in {path.parent / 'README.md'}, or use --model default.")
+    if options.person != "all" and not options.person.isdigit():
+        raise ConfigError(f"--person must be 'all' or a track id, got '{options.person}'.",
+                          "Run once with --person all to see the ids.")
+    for path in [*outputs, *([options.overlay] if options.overlay else [])]:
+        if path in outputs:
+            format_for(path)  # unknown suffix → UnsupportedFormatError with the table
+        folder = path.parent
+        if not folder.is_dir():
+            raise ExportError(f"Output folder {folder} does not exist.", "Create it first, or choose another path.")
+        if not os.access(folder, os.W_OK):
+            raise ExportError(f"Output folder {folder} is not writable.", "Choose a folder you can write to.")
+
+
+def build_estimator(options: ProcessOptions, config: AppConfig):  # -> Estimator
+    """The estimator named by `options.model` (import deferred: each pulls in a heavy runtime)."""
+    if options.model == "default":
+        from mocap_app.estimators.landmarks import LandmarkEstimator
+
+        return LandmarkEstimator()
+    from mocap_app.estimators.smplerx import SmplerxEstimator
+
+    hand_mean = None
+    body_models = Path(config.paths.body_models)
+    if any((body_models / "smplx").glob("SMPLX_*.npz")):
+        from mocap_app.body.smplx_model import SmplxModel
+
+        hand_mean = SmplxModel(body_models).hand_mean
+    else:
+        logger.warning("No SMPL-X model files in %s: SMPLer-X hand poses stay relative to the mean hand.",
+                       body_models)
+    precision = "fp32" if options.precision == "auto" else options.precision
+    return SmplerxEstimator.from_checkpoint(checkpoint_path(options.model, config), precision=precision,
+                                            hand_mean=hand_mean)
+
+
+def build_body(config: AppConfig, progress: Callable[[str], None]) -> MeshSource:
+    """The mesh shown in overlays: SMPL-X when the user installed it, else the free default avatar."""
+    body_models = Path(config.paths.body_models)
+    if (body_models / "smplx" / "SMPLX_NEUTRAL.npz").is_file():
+        from mocap_app.body.smplx_model import SmplxModel
+
+        return SmplxModel(body_models)
+    from mocap_app.body.avatar import AnnyAvatar
+
+    return AnnyAvatar(progress=progress).load()
+
+
+def journal_path_for(input_path: Path, outputs: list[Path]) -> Path:
+    folder = outputs[0].parent if outputs else Path.cwd()
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return folder / f"{input_path.stem}-{stamp}{JOURNAL_SUFFIX}"
+
+
+def select_clips(clips: list[MotionClip], person: str) -> list[MotionClip]:
+    if person == "all":
+        return clips
+    wanted = [c for c in clips if c.track_id == int(person)]
+    if not wanted:
+        raise ConfigError(f"Nobody with track id {person} was found.",
+                          f"Track ids found: {', '.join(str(c.track_id) for c in clips)}.")
+    return wanted
+
+
+def output_path(path: Path, clip: MotionClip, several: bool) -> Path:
+    """`path` itself for one person; `<stem>_person<id><suffix>` for each of several."""
+    return path.with_name(f"{path.stem}_person{clip.track_id}{path.suffix}") if several else path
+
+
+def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessOptions, config: AppConfig,
+                  estimator, on_frame: Callable[[FrameResult], None] | None = None,
+                  on_open: Callable[[SourceInfo], None] | None = None,
+                  body: MeshSource | None = None, smoother=None, clip_smoother=None,
+                  journal: Path | None = None) -> ProcessOutcome:
+    """Run the pipeline over one input and export its tracks. `estimator` is reused across inputs."""
+    source = open_source(input_spec, image_folder_fps=config.capture.image_folder_fps)
+    if on_open is not None:
+        on_open(source.info)
+    capture = CaptureThread(source, queue_size=config.capture.queue_size)
+    journal = journal or journal_path_for(Path(input_spec), outputs)
+    sinks = [JournalSink(JournalWriter(journal, fps=source.info.fps,
+                                       source={"input": str(input_spec), "model": options.model}))]
+    if options.overlay is not None:
+        if body is None:
+            raise ValueError("an overlay needs a body model")
+        sinks.append(OverlayVideoSink(options.overlay, source.info.fps, source.info.width, source.info.height,
+                                      body, config.render.platform))
+    pipeline = Pipeline(capture, estimator, smoother=smoother, sinks=sinks, queue_size=config.capture.queue_size)
+    report = pipeline.run(on_frame)
+    written: list[Path] = []
+    if report.frames_per_track:
+        clips = select_clips(journal_to_clips(journal), options.person)
+        if clip_smoother is not None:
+            clips = [clip_smoother(c) for c in clips]
+        for path in outputs:
+            written += [export_clip(c, output_path(path, c, len(clips) > 1), options.export) for c in clips]
+    if options.overlay is not None:
+        written.append(options.overlay)
+    if written and not options.keep_journal:
+        journal.unlink()
+        kept = None
+    else:
+        kept = journal
+    return ProcessOutcome(Path(input_spec), report, report.frames_per_track, written, kept)

@@ -1,0 +1,73 @@
+"""Sinks at the end of the pipeline: the crash-safe recorder and the overlay video."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from mocap_app.core.errors import ExportError
+from mocap_app.core.mesh import BodyMesh
+from mocap_app.core.params import SmplxParams
+from mocap_app.render.thread import RenderThread
+
+from .journal import JournalWriter
+from .runner import FrameResult
+
+
+class MeshSource(Protocol):
+    """A body model that turns parameters into meshes (the default avatar or SMPL-X)."""
+
+    def meshes(self, params: SmplxParams | Sequence[SmplxParams]) -> list[BodyMesh]: ...
+
+
+class JournalSink:
+    """Appends every frame's people to a journal as soon as they are estimated."""
+
+    def __init__(self, journal: JournalWriter) -> None:
+        self.journal = journal
+
+    def consume(self, result: FrameResult) -> None:
+        self.journal.append(result.people)
+
+    def close(self) -> None:
+        self.journal.close()
+
+
+class OverlayVideoSink:
+    """Writes the input video with each person's posed body drawn over it (MPEG-4).
+
+    The renderer lives on its own thread (OpenGL contexts are thread-bound); this sink only hands
+    it meshes and frames and writes what comes back.
+    """
+
+    def __init__(self, path: Path, fps: float, width: int, height: int, body: MeshSource, render_platform: str,
+                 opacity: float = 0.8) -> None:
+        self.path = Path(path)
+        self.body = body
+        self.opacity = opacity
+        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+        if not self._writer.isOpened():
+            raise ExportError(f"Cannot write the overlay video {self.path}.",
+                              "Check that its folder exists and is writable, and that the name ends in .mp4.")
+        self._renderer = RenderThread(render_platform, width, height).start()
+        self.frames = 0
+
+    def consume(self, result: FrameResult) -> None:
+        frame = result.frame
+        meshes = self.body.meshes(result.people) if result.people else []
+        camera = result.people[0].camera if result.people else None
+        if camera is None or (camera.width, camera.height) != (frame.width, frame.height):
+            image = frame.image  # nobody to draw: the frame as it is
+        else:
+            rgb = self._renderer.overlay(meshes, camera, frame.rgb, self.opacity)
+            image = np.ascontiguousarray(rgb[..., ::-1])
+        self._writer.write(image)
+        self.frames += 1
+
+    def close(self) -> None:
+        self._writer.release()
+        self._renderer.close()
