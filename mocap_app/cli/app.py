@@ -46,7 +46,17 @@ def current_config(ctx: typer.Context) -> AppConfig:
 
 def _register_commands() -> None:
     # Command modules attach themselves to `app` / `bench_app` / `eval_app` on import.
-    from . import bench_capture, bench_export, bench_landmarks, bench_model, bench_render, doctor, eval_synthetic, export  # noqa: F401
+    from . import (  # noqa: F401
+        bench_capture,
+        bench_export,
+        bench_landmarks,
+        bench_model,
+        bench_render,
+        doctor,
+        eval_synthetic,
+        export,
+        process,
+    )
 
 
 def main() -> None:
