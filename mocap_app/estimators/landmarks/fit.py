@@ -17,6 +17,7 @@ Coordinate frames. Everything is solved in the CAMERA frame (OpenCV: x right, y 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -44,7 +45,7 @@ NUM_BODY = 22  # pelvis + 21 body joints
 _SIDES = ("left", "right")
 _FINGERS = ("index", "middle", "pinky", "ring", "thumb")  # smplx order
 # Rows of the batch of segments fixed by two observed directions each (see `_observed_pairs`).
-_PELVIS, _CHEST, _HEAD, _FEET, _PALMS = 0, 1, 2, np.array([3, 4]), np.array([5, 6])
+_PELVIS, _CHEST, _HEAD, _FEET, _PALMS, _PALMS_FLIPPED = 0, 1, 2, np.array([3, 4]), np.array([5, 6]), np.array([7, 8])
 _SPINE = [J["spine1"], J["spine2"], J["spine3"]]
 _NECK_HEAD = [J["neck"], J["head"]]
 _COLLARS = [J["left_collar"], J["right_collar"]]
@@ -131,7 +132,16 @@ def _ancestor_mask(joints: np.ndarray, of: np.ndarray) -> np.ndarray:
     return mask
 
 
-_REFINE_MASK = _ancestor_mask(_REFINE_JOINTS, L.BODY_LANDMARK_JOINTS)
+_REFINE_PARENTS = np.array([max(PARENTS[j], 0) for j in _REFINE_JOINTS])
+# Bones the refinement aligns (start joint, end joint): limbs, hip and shoulder lines, torso sides.
+_REFINE_BONE_NAMES = (
+    ("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
+    ("right_elbow", "right_wrist"), ("right_hip", "left_hip"), ("right_shoulder", "left_shoulder"))
+_REFINE_BONES = np.array([[J[a], J[b]] for a, b in _REFINE_BONE_NAMES])
+_REFINE_BONE_LANDMARKS = np.array([[L.BODY_LANDMARKS[a], L.BODY_LANDMARKS[b]] for a, b in _REFINE_BONE_NAMES])
+_REFINE_END_MASK = _ancestor_mask(_REFINE_JOINTS, _REFINE_BONES[:, 1])[:, :, None, None]
+_REFINE_START_MASK = _ancestor_mask(_REFINE_JOINTS, _REFINE_BONES[:, 0])[:, :, None, None]
 
 
 def _depth_levels(num_joints: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -255,8 +265,9 @@ class LandmarkFitter:
         heel, toe = L.FOOT_TEMPLATE["heel"], L.FOOT_TEMPLATE["toe"]
         self._pair_rest = (
             np.stack([self._hip_axis, self._shoulder_axis, np.array([1.0, 0.0, 0.0]), toe - heel,
-                      (toe - heel) * mirror, *(0.5 * (index1 + pinky1) - wrist)]),
-            np.stack([self._up, self._up, L.FACE_UP_REST, -heel, -heel * mirror, *(index1 - pinky1)]))
+                      (toe - heel) * mirror, *(0.5 * (index1 + pinky1) - wrist), *(0.5 * (index1 + pinky1) - wrist)]),
+            np.stack([self._up, self._up, L.FACE_UP_REST, -heel, -heel * mirror, *(index1 - pinky1),
+                      *(index1 - pinky1)]))
         self._forearm_axis = normalize(self._limb_lower[:2])
         self._finger_joints = np.array([[[J[f"{side}_{finger}{k}"] for k in (1, 2, 3)] for finger in _FINGERS]
                                         for side in _SIDES])  # (2, 5, 3)
@@ -321,8 +332,13 @@ class LandmarkFitter:
         local[_ANKLES] = np.swapaxes(g_lower[2:], 1, 2) @ g_obs[_FEET]
         conf[_ANKLES] = part_conf[_FEET]
 
-        # Wrists: forearm roll goes to the elbow (it turns the forearm), the rest of the palm's turn to the wrist.
-        wrist_local = np.swapaxes(g_lower[:2], 1, 2) @ g_obs[_PALMS]
+        # Wrists. A hand's landmark depths are weak: of the palm as seen and the palm with its depths
+        # flipped, take the one that needs the smaller wrist rotation. Forearm roll goes to the elbow
+        # (it turns the forearm), the rest of the palm's turn to the wrist.
+        candidates = np.swapaxes(g_lower[:2], 1, 2)[:, None] @ np.stack([g_obs[_PALMS], g_obs[_PALMS_FLIPPED]], 1)
+        flipped = np.trace(candidates[:, 1], axis1=1, axis2=2) > np.trace(candidates[:, 0], axis1=1, axis2=2)
+        wrist_local = candidates[[0, 1], flipped.astype(int)]
+        g_palms = np.where(flipped[:, None, None], g_obs[_PALMS_FLIPPED], g_obs[_PALMS])
         palm_ok = part_conf[_PALMS] >= self.min_visibility
         roll = axis_angle_to_matrix(
             self._forearm_axis * (twist_angle(wrist_local, self._forearm_axis) * palm_ok)[:, None])
@@ -332,12 +348,13 @@ class LandmarkFitter:
         if obs.face is not None:
             local[J["jaw"]] = axis_angle_to_matrix(np.array([mouth_to_jaw_angle(hands[2]), 0.0, 0.0]))
             conf[J["jaw"]] = 1.0
-        self._fit_fingers(hands, g_obs[_PALMS], local, conf)
+        finger_points = [hands[3 + row] if flipped[row] else hands[row] for row in (0, 1)]
+        self._fit_fingers(finger_points, g_palms, local, conf)
 
         local = self._clamp(local)
         self._keep_previous(local, conf, previous)
         for _ in range(self.refine_steps):
-            self._refine_step(local, pts, np.where(seen[L.BODY_LANDMARK_INDICES], 1.0, 0.0), conf)
+            self._refine_step(local, pts, seen, conf)
 
         mid_hip = 0.5 * (pts[L.LEFT_HIP] + pts[L.RIGHT_HIP])
         pelvis_cam = t_world + mid_hip + local[0] @ (self.rest[0] - self._mid_hip)
@@ -347,13 +364,16 @@ class LandmarkFitter:
 
     @staticmethod
     def _hand_points(obs: HolisticLandmarks, camera: CameraIntrinsics) -> tuple[np.ndarray | None, ...]:
-        """Left hand, right hand and face points back-projected into the camera frame (None = not found)."""
-        return tuple(None if points is None else back_project(points - [0.0, 0.0, points[0, 2]], camera)
-                     for points in (obs.left_hand, obs.right_hand, obs.face))
+        """Left hand, right hand, face, then both hands with their relative depths flipped: points
+        back-projected into the camera frame (None = not found)."""
+        flip = np.array([1.0, 1.0, -1.0])
+        return tuple(None if points is None else back_project((points - [0.0, 0.0, points[0, 2]]) * sign, camera)
+                     for points, sign in ((obs.left_hand, 1.0), (obs.right_hand, 1.0), (obs.face, 1.0),
+                                          (obs.left_hand, flip), (obs.right_hand, flip)))
 
     def _observed_pairs(self, obs: HolisticLandmarks, pts: np.ndarray, vis: np.ndarray,
                         hands: tuple[np.ndarray | None, ...], camera: CameraIntrinsics) -> tuple[np.ndarray, ...]:
-        """Rest and seen direction pairs of the rows _PELVIS.._PALMS, and each row's confidence."""
+        """Rest and seen direction pairs of the rows _PELVIS.._PALMS_FLIPPED, and each row's confidence."""
         rest_a, rest_b = self._pair_rest
         seen_a, seen_b = rest_a.copy(), rest_b.copy()  # unseen rows solve to identity
         part_conf = np.zeros(len(rest_a))
@@ -370,7 +390,8 @@ class LandmarkFitter:
             part_conf[_HEAD] = 1.0
         else:  # pose landmarks of the head, solved by Kabsch in `fit`; three good points fix a rotation
             part_conf[_HEAD] = np.sort(vis[L.HEAD_TEMPLATE_INDICES])[-3]
-        for row, side, hand in ((_PALMS[0], "left", hands[0]), (_PALMS[1], "right", hands[1])):
+        for row, side, hand in ((_PALMS[0], "left", hands[0]), (_PALMS[1], "right", hands[1]),
+                                (_PALMS_FLIPPED[0], "left", hands[3]), (_PALMS_FLIPPED[1], "right", hands[4])):
             if hand is not None:
                 base, index, pinky, score = hand[L.HAND_WRIST], hand[L.HAND_INDEX_MCP], hand[L.HAND_PINKY_MCP], 1.0
             else:  # the pose model's own hand points: a coarser palm
@@ -381,7 +402,7 @@ class LandmarkFitter:
             part_conf[row] = score
         return rest_a, rest_b, seen_a, seen_b, part_conf
 
-    def _fit_fingers(self, hands: tuple[np.ndarray | None, ...], g_palms: np.ndarray,
+    def _fit_fingers(self, hands: Sequence[np.ndarray | None], g_palms: np.ndarray,
                      local: np.ndarray, conf: np.ndarray) -> None:
         """The base joint turns the finger onto its first segment and rolls it so that the finger curls in
         the plane it is seen curling in (as for the limbs); the two distal joints are then swings of each
@@ -429,29 +450,29 @@ class LandmarkFitter:
                           else axis_angle_to_matrix(previous.full_pose[low] * HOLD_DECAY))
         conf[low] = 0.0
 
-    def _refine_step(self, local: np.ndarray, pts: np.ndarray, weights: np.ndarray, conf: np.ndarray) -> None:
-        """One damped Gauss–Newton step on the body joints' positions (relative to the pelvis), then limits."""
+    def _refine_step(self, local: np.ndarray, pts: np.ndarray, seen: np.ndarray, conf: np.ndarray) -> None:
+        """One damped Gauss–Newton step that turns the body's bones towards the seen ones, then limits.
+
+        Residuals are directions, not positions (each model bone against the seen bone's direction at
+        the model bone's length), so a person built unlike the rest skeleton does not bend the fit.
+        """
         g = np.empty((NUM_BODY, 3, 3))
         p = np.empty((NUM_BODY, 3))
         g[0], p[0] = local[0], 0.0
         for joints, parents in _BODY_LEVELS:
             g[joints] = g[parents] @ local[joints]
             p[joints] = p[parents] + (g[parents] @ self._offsets[joints, :, None])[..., 0]
-        # Residuals against the landmarks with a free offset c (the pelvis is not itself a landmark).
-        target = pts[L.BODY_LANDMARK_INDICES]
-        model = p[L.BODY_LANDMARK_JOINTS]
-        c = weights @ (target - model) / max(weights.sum(), 1.0)
-        residual = (target - model - c) * weights[:, None]
+        model = p[_REFINE_BONES[:, 1]] - p[_REFINE_BONES[:, 0]]
+        observed = normalize(pts[_REFINE_BONE_LANDMARKS[:, 1]] - pts[_REFINE_BONE_LANDMARKS[:, 0]])
+        weights = seen[_REFINE_BONE_LANDMARKS].all(axis=1).astype(np.float64)
+        length = np.sqrt((model * model).sum(axis=1, keepdims=True))
+        residual = (length * observed - model) * weights[:, None]
         # d p_k / d omega_j = [p_j - p_k]_x for each ancestor j of k (omega: world-frame rotation of j's subtree).
-        diff = p[_REFINE_JOINTS][None, :, :] - p[L.BODY_LANDMARK_JOINTS][:, None, :]
-        jac = skew(diff) * (_REFINE_MASK[:, :, None, None] * weights[:, None, None, None])
-        jac = jac.transpose(0, 2, 1, 3).reshape(3 * len(L.BODY_LANDMARK_JOINTS), 3 * len(_REFINE_JOINTS))
-        jac = np.concatenate([np.repeat(weights, 3)[:, None] * np.tile(np.eye(3), (len(weights), 1)), jac], axis=1)
-        active = np.repeat(conf[_REFINE_JOINTS] > 0, 3)
-        damping = np.concatenate([np.full(3, 1e-6), np.repeat(_REFINE_DAMPING, 3) + np.where(active, 0.0, 1e6)])
-        step = np.linalg.solve(jac.T @ jac + np.diag(damping), jac.T @ residual.ravel())
-        omega = step[3:].reshape(-1, 3)
-        parents = np.array([PARENTS[j] if j else 0 for j in _REFINE_JOINTS])
-        parent_g = np.where((_REFINE_JOINTS == 0)[:, None, None], np.eye(3), g[parents])
+        jac = (skew(p[_REFINE_JOINTS][None] - p[_REFINE_BONES[:, 1]][:, None]) * _REFINE_END_MASK
+               - skew(p[_REFINE_JOINTS][None] - p[_REFINE_BONES[:, 0]][:, None]) * _REFINE_START_MASK)
+        jac = (jac * weights[:, None, None, None]).transpose(0, 2, 1, 3).reshape(3 * len(_REFINE_BONES), -1)
+        damping = np.repeat(_REFINE_DAMPING, 3) + np.where(np.repeat(conf[_REFINE_JOINTS] > 0, 3), 0.0, 1e6)
+        omega = np.linalg.solve(jac.T @ jac + np.diag(damping), jac.T @ residual.ravel()).reshape(-1, 3)
+        parent_g = np.where((_REFINE_JOINTS == 0)[:, None, None], np.eye(3), g[_REFINE_PARENTS])
         delta = axis_angle_to_matrix((np.swapaxes(parent_g, 1, 2) @ omega[..., None])[..., 0])
         local[_REFINE_JOINTS] = clamp_to_limits(delta @ local[_REFINE_JOINTS], _REFINE_JOINTS)
