@@ -17,6 +17,7 @@ from typing import Protocol
 
 # OpenCV's FFmpeg/V4L2 warnings go to stderr and say nothing our errors don't; must be set before import.
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2
 import numpy as np
 

@@ -12,7 +12,15 @@ from rich.table import Table
 from mocap_app.capture import IMAGE_SUFFIXES
 from mocap_app.core.errors import CaptureError, ConfigError
 from mocap_app.export import ExportOptions
-from mocap_app.pipeline.process import MODELS, ProcessOptions, build_body, build_estimator, check_request, process_input
+from mocap_app.pipeline.process import (
+    MODELS,
+    ProcessOptions,
+    build_body,
+    build_estimator,
+    check_input,
+    check_request,
+    process_input,
+)
 
 from .app import app, current_config
 
@@ -84,7 +92,8 @@ def process_command(
         raise ConfigError("--overlay names one video; it needs a single input.", "Process the inputs one by one.")
     options = ProcessOptions(model=model, backend=backend, precision=precision, person=person, overlay=overlay,
                              keep_journal=keep_journal, export=ExportOptions(bone_names=bone_names))
-    for outs in plan.values():
+    for input_path, outs in plan.items():
+        check_input(input_path, config)
         check_request(outs, options, config)
     console = Console(stderr=True)
     body = build_body(config, lambda line: console.print(f"[dim]{line}[/]")) if overlay else None

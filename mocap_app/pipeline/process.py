@@ -82,6 +82,13 @@ def check_request(outputs: list[Path], options: ProcessOptions, config: AppConfi
             raise ExportError(f"Output folder {folder} is not writable.", "Choose a folder you can write to.")
 
 
+def check_input(input_spec: str | Path, config: AppConfig) -> SourceInfo:
+    """Open the input once (decodes its first frame) so a missing or broken file fails before any work."""
+    source = open_source(input_spec, image_folder_fps=config.capture.image_folder_fps)
+    source.close()
+    return source.info
+
+
 def build_estimator(options: ProcessOptions, config: AppConfig):  # -> Estimator
     """The estimator named by `options.model` (import deferred: each pulls in a heavy runtime)."""
     if options.model == "default":

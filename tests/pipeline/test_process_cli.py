@@ -1,0 +1,92 @@
+"""The main job end to end: `python main.py process` on the sample clip, and its refusals of bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mocap_app.body.kinematics import posed_joints
+from mocap_app.capture import VideoFileSource
+from mocap_app.core import MotionClip
+from mocap_app.export.npz import load_exported_npz
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "assets" / "samples" / "demo.mp4"
+
+
+def run_main(*args: str, timeout: float = 600, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = dict(os.environ, COLUMNS="200")
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=cwd)
+
+
+def pa_errors_mm(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Per-frame mean joint distance after the best similarity transform of each predicted frame onto the truth."""
+    errors = []
+    for p, g in zip(pred, gt, strict=True):
+        p0, g0 = p - p.mean(0), g - g.mean(0)
+        u, s, vt = np.linalg.svd(p0.T @ g0)
+        d = np.sign(np.linalg.det(u @ vt))
+        rotation = u @ np.diag([1.0, 1.0, d]) @ vt
+        scale = (s * [1.0, 1.0, d]).sum() / (p0**2).sum()
+        errors.append(np.linalg.norm(scale * p0 @ rotation - g0, axis=1).mean() * 1000)
+    return np.array(errors)
+
+
+@pytest.mark.slow
+def test_sample_clip_to_fbx_npz_and_overlay(tmp_path: Path) -> None:
+    result = run_main("process", str(SAMPLE), "-o", str(tmp_path / "demo.fbx"), "-o", str(tmp_path / "demo.npz"),
+                      "--overlay", str(tmp_path / "overlay.mp4"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "#0: 150" in result.stdout  # one person, seen in every frame
+    assert not list(tmp_path.glob("*.mocapjournal"))  # the recording is removed once exported
+    assert (tmp_path / "demo.fbx").stat().st_size > 10_000
+    overlay = VideoFileSource(tmp_path / "overlay.mp4")
+    assert (overlay.info.frame_count, overlay.info.width, overlay.info.height) == (150, 640, 480)
+    overlay.close()
+    clip = load_exported_npz(tmp_path / "demo.npz")
+    truth = MotionClip.load(ROOT / "assets" / "samples" / "demo_truth.npz")
+    assert clip.num_frames == truth.num_frames and clip.fps == 30.0
+    body = slice(0, 22)
+    errors = pa_errors_mm(posed_joints([clip.frame(i) for i in range(clip.num_frames)])[:, body],
+                          posed_joints([truth.frame(i) for i in range(truth.num_frames)])[:, body])
+    assert np.median(errors) < 80, np.percentile(errors, [50, 90, 100])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.mp4", "-o", "{tmp}/a.fbx"], "Input missing.mp4 does not exist"),
+    (["{tmp}/corrupt.mp4", "-o", "{tmp}/a.fbx"], "cannot be decoded"),
+    ([str(SAMPLE), "-o", "{tmp}/a.fbx", "--model", "smplerx-z"], "Unknown model 'smplerx-z'"),
+    ([str(SAMPLE), "-o", "{tmp}/a.fbx", "--model", "smplerx-s", "--set", "paths.checkpoints={tmp}"],
+     "The smplerx-s checkpoint is not installed"),
+    ([str(SAMPLE), "-o", "{tmp}/missing/a.fbx"], "Output folder {tmp}/missing does not exist"),
+    ([str(SAMPLE), "-o", "{tmp}/file.txt/a.fbx"], "Output folder {tmp}/file.txt does not exist"),
+    ([str(SAMPLE), "-o", "{tmp}/a.xyz"], "No exporter writes '.xyz' files"),
+])
+def test_bad_input_fails_before_processing_with_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(5000))
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    before = set(tmp_path.iterdir())
+    globals_ = [a for a in args if a.startswith("--set")]
+    args = [a.format(tmp=tmp_path) for a in args]
+    if globals_:  # --set is a global option: it goes before the command
+        i = args.index("--set")
+        args = [args[i], args[i + 1], *args[:i], *args[i + 2:]]
+        result_args = [*args[:2], "process", *args[2:]]
+    else:
+        result_args = ["process", *args]
+    start = time.monotonic()
+    result = run_main(*result_args, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("error: ") and message.format(tmp=tmp_path) in lines[0], lines
+    assert lines[1].startswith("hint: ")
+    assert "Traceback" not in result.stderr
+    assert set(tmp_path.iterdir()) == before  # nothing written
+    assert time.monotonic() - start < 60
