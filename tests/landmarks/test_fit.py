@@ -186,3 +186,24 @@ def test_outputs_stay_within_joint_limits(camera):
         aa = fit.full_pose[limited]
         assert (aa >= LIMIT_LOW[limited] - 1e-6).all() and (aa <= LIMIT_HIGH[limited] + 1e-6).all()
         assert np.isfinite(fit.transl).all()
+
+
+def test_refinement_takes_up_what_a_joint_limit_holds_back(camera):
+    """Shoulders turned 110° against the hips: the spine joints stop at their twist limit, and the
+    refinement moves the joints still free (the collars) towards the shoulder line that is seen."""
+    pose = np.zeros((55, 3))
+    pose[0] = facing_camera(0.2)
+    for name in ("spine1", "spine2", "spine3"):
+        pose[J[name]] = (0.0, 0.65, 0.0)  # 0.15 rad past the 0.5 limit each
+    transl = np.array([0.0, 0.0, 3.0])
+    obs = synthesize_landmarks(pose, transl, camera, hands=False, face=False)
+    _, gt = posed_joints(pose, transl)
+    shoulders = [J["right_shoulder"], J["left_shoulder"]]
+    line_errors = []
+    for steps in (0, 2):
+        fit = LandmarkFitter(refine_steps=steps).fit(obs, camera)
+        assert np.abs(fit.full_pose[J["spine2"], 1]) <= LIMIT_HIGH[J["spine2"], 1] + 1e-6
+        _, est = posed_joints(fit.full_pose, fit.transl)
+        line_errors.append(angle_between(est[shoulders[1]] - est[shoulders[0]], gt[shoulders[1]] - gt[shoulders[0]]))
+    assert np.degrees(line_errors[0]) > 5.0  # the limit alone leaves the shoulders short of their turn
+    assert line_errors[1] < line_errors[0] - np.radians(0.5)

@@ -107,6 +107,7 @@ def _limit_table() -> tuple[np.ndarray, np.ndarray]:
 
 LIMIT_LOW, LIMIT_HIGH = _limit_table()
 _IS_LIMITED = np.isfinite(LIMIT_LOW).any(axis=1)
+_LIMITED_IS_BODY = np.flatnonzero(_IS_LIMITED) < NUM_BODY
 
 # A joint that is not seen keeps its previous rotation scaled by this per frame: a held pose
 # fades to the rest pose over about a second instead of freezing a stale guess.
@@ -351,9 +352,11 @@ class LandmarkFitter:
         finger_points = [hands[3 + row] if flipped[row] else hands[row] for row in (0, 1)]
         self._fit_fingers(finger_points, g_palms, local, conf)
 
-        local = self._clamp(local)
+        local, clamped = self._clamp(local)
         self._keep_previous(local, conf, previous)
-        for _ in range(self.refine_steps):
+        # The IK meets every refined bone direction exactly; only joints held at a limit leave
+        # residuals for the other joints to take up.
+        for _ in range(self.refine_steps if clamped else 0):
             self._refine_step(local, pts, seen, conf)
 
         mid_hip = 0.5 * (pts[L.LEFT_HIP] + pts[L.RIGHT_HIP])
@@ -434,12 +437,13 @@ class LandmarkFitter:
         conf[joints.ravel()] = 1.0
 
     @staticmethod
-    def _clamp(local: np.ndarray) -> np.ndarray:
-        """All joints clamped to their limit boxes (one conversion each way for the limited joints)."""
+    def _clamp(local: np.ndarray) -> tuple[np.ndarray, bool]:
+        """All joints clamped to their limit boxes, and whether a body joint had to be."""
         aa = matrix_to_axis_angle(local[_IS_LIMITED])
+        clipped = np.clip(aa, LIMIT_LOW[_IS_LIMITED], LIMIT_HIGH[_IS_LIMITED])
         out = local.copy()
-        out[_IS_LIMITED] = axis_angle_to_matrix(np.clip(aa, LIMIT_LOW[_IS_LIMITED], LIMIT_HIGH[_IS_LIMITED]))
-        return out
+        out[_IS_LIMITED] = axis_angle_to_matrix(clipped)
+        return out, bool((clipped != aa)[_LIMITED_IS_BODY].any())
 
     def _keep_previous(self, local: np.ndarray, conf: np.ndarray, previous: PoseFit | None) -> None:
         """Unseen joints hold their previous rotation, fading to the rest pose (HOLD_DECAY per frame)."""
