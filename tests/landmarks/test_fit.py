@@ -9,7 +9,7 @@ from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.skeleton import JOINT_INDEX as J
 from mocap_app.estimators.landmarks import HolisticLandmarks, LandmarkFitter, synthesize_landmarks
 from mocap_app.estimators.landmarks import layout as L
-from mocap_app.estimators.landmarks.fit import HOLD_DECAY, LIMIT_HIGH, LIMIT_LOW
+from mocap_app.estimators.landmarks.fit import HOLD_DECAY, LIMIT_HIGH, LIMIT_LOW, OCCLUDED_CONFIDENCE
 from mocap_app.estimators.landmarks.rotations import axis_angle_to_matrix
 from mocap_app.estimators.landmarks.synthetic import posed_joints
 
@@ -155,22 +155,42 @@ def test_jaw_follows_mouth_opening(camera):
     assert np.all(np.diff(recovered) > 0)
 
 
+def _leg_off_frame(obs: HolisticLandmarks) -> HolisticLandmarks:
+    """The left knee, ankle and foot below the bottom of the image, reported not visible (a webcam framing)."""
+    legs = [L.LEFT_KNEE, L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX]
+    vis, image = obs.pose_visibility.copy(), obs.pose_image.copy()
+    vis[legs] = 0.1
+    image[legs, 1] = 480 + 50.0
+    return HolisticLandmarks(obs.pose_world, image, vis, obs.left_hand, obs.right_hand, obs.face)
+
+
 def test_unseen_parts_hold_then_fade_and_are_marked(camera):
     rng = np.random.default_rng(11)
     pose = random_pose(rng, 0.2)
     transl = np.array([0.0, 0.0, 3.0])
     fitter = LandmarkFitter()
     first = fitter.fit(synthesize_landmarks(pose, transl, camera), camera)
-    vis = np.ones(33)
-    vis[[L.LEFT_KNEE, L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX]] = 0.1
-    occluded = synthesize_landmarks(random_pose(rng, 0.2), transl, camera, hands=False, face=False, visibility=vis)
-    second = fitter.fit(occluded, camera, previous=first)
+    unseen = _leg_off_frame(synthesize_landmarks(random_pose(rng, 0.2), transl, camera, hands=False, face=False))
+    second = fitter.fit(unseen, camera, previous=first)
     held = [J["left_hip"], J["left_knee"], J["left_ankle"], J["jaw"], *range(25, 55)]
     assert (second.joint_confidence[held] == 0.0).all()
     assert second.full_pose[held] == pytest.approx(first.full_pose[held] * HOLD_DECAY, abs=1e-6)
     assert (second.joint_confidence[[J["right_knee"], J["left_elbow"]]] > 0.5).all()
-    fresh = fitter.fit(occluded, camera)  # nothing to hold: the neutral pose
+    fresh = fitter.fit(unseen, camera)  # nothing to hold: the neutral pose
     assert np.abs(fresh.full_pose[held]).max() < 1e-6
+
+
+def test_occluded_landmarks_inside_the_image_are_fitted_with_low_confidence(camera):
+    rng = np.random.default_rng(12)
+    pose = random_pose(rng, 1.2)
+    transl = np.array([0.0, 0.0, 3.0])
+    vis = np.ones(33)
+    vis[[L.LEFT_ELBOW, L.LEFT_WRIST]] = 0.05  # behind the body, yet MediaPipe places them
+    fit = LandmarkFitter().fit(synthesize_landmarks(pose, transl, camera, visibility=vis), camera)
+    assert fit.joint_confidence[J["left_elbow"]] == OCCLUDED_CONFIDENCE
+    _, gt = posed_joints(pose, transl)
+    _, est = posed_joints(fit.full_pose, fit.transl)
+    assert np.linalg.norm(est[J["left_wrist"]] - gt[J["left_wrist"]]) < 0.03
 
 
 def test_outputs_stay_within_joint_limits(camera):

@@ -109,6 +109,8 @@ LIMIT_LOW, LIMIT_HIGH = _limit_table()
 _IS_LIMITED = np.isfinite(LIMIT_LOW).any(axis=1)
 _LIMITED_IS_BODY = np.flatnonzero(_IS_LIMITED) < NUM_BODY
 
+# Confidence of a landmark MediaPipe marks as not visible but places inside the image (occluded).
+OCCLUDED_CONFIDENCE = 0.25
 # A joint that is not seen keeps its previous rotation scaled by this per frame: a held pose
 # fades to the rest pose over about a second instead of freezing a stale guess.
 HOLD_DECAY = 0.9
@@ -166,7 +168,8 @@ class PoseFit:
 
     full_pose: (55, 3) float64 axis-angle local rotations, smplx joint order (flat hand = zeros).
     transl: (3,) float64 metres, smplx `transl` in the camera frame.
-    joint_confidence: (55,) float64 in [0, 1]; 0 = kept from the previous fit (or neutral).
+    joint_confidence: (55,) float64 in [0, 1]; 0 = kept from the previous fit (or neutral),
+        OCCLUDED_CONFIDENCE = fitted to landmarks MediaPipe guessed behind the body.
     confidence: overall confidence in [0, 1] (torso visibility).
     """
 
@@ -276,13 +279,22 @@ class LandmarkFitter:
         self._finger_segments = np.stack([pos[..., 1, :] - pos[..., 0, :], pos[..., 2, :] - pos[..., 1, :],
                                           (pos[..., 2, :] - pos[..., 1, :]) * L.FINGERTIP_EXTENSION], axis=-2)
 
+    def landmark_confidence(self, obs: HolisticLandmarks, camera: CameraIntrinsics) -> np.ndarray:
+        """(33,) how far each pose landmark is trusted: its visibility when MediaPipe sees it; when not,
+        OCCLUDED_CONFIDENCE if it lies inside the image (hidden behind the body: MediaPipe's guess is
+        used) and 0 outside it (out of frame: the joint keeps its previous pose)."""
+        vis = np.asarray(obs.pose_visibility, dtype=np.float64)
+        x, y = obs.pose_image[:, 0], obs.pose_image[:, 1]
+        inside = (x >= 0) & (x < camera.width) & (y >= 0) & (y < camera.height)
+        return np.where(vis >= self.min_visibility, vis, np.where(inside, OCCLUDED_CONFIDENCE, 0.0))
+
     # ---- the fit -------------------------------------------------------------------------
 
     def fit(self, obs: HolisticLandmarks, camera: CameraIntrinsics, previous: PoseFit | None = None) -> PoseFit:
-        """Fit one person; parts seen poorly keep `previous` (or the neutral pose) with confidence 0."""
-        vis = np.asarray(obs.pose_visibility, dtype=np.float64)
-        seen = vis >= self.min_visibility
-        world_rot, t_world = solve_translation(obs.pose_world, obs.pose_image, np.where(seen, vis, 0.0), camera)
+        """Fit one person; parts not seen keep `previous` (or the neutral pose) with confidence 0."""
+        vis = self.landmark_confidence(obs, camera)
+        reliable = vis >= self.min_visibility
+        world_rot, t_world = solve_translation(obs.pose_world, obs.pose_image, np.where(reliable, vis, 0.0), camera)
         pts = obs.pose_world @ world_rot.T  # hip-centred, camera axes
         local = np.broadcast_to(np.eye(3), (NUM_JOINTS, 3, 3)).copy()
         conf = np.zeros(NUM_JOINTS)
@@ -293,7 +305,7 @@ class LandmarkFitter:
         rest_a, rest_b, seen_a, seen_b, part_conf = self._observed_pairs(obs, pts, vis, hands, camera)
         g_obs = rotation_between_pairs(rest_a, rest_b, seen_a, seen_b)
         g_pelvis, g_chest, g_head = g_obs[_PELVIS], g_obs[_CHEST], g_obs[_HEAD]
-        if obs.face is None and part_conf[_HEAD] >= self.min_visibility:
+        if obs.face is None and part_conf[_HEAD] > 0:
             weights = vis[L.HEAD_TEMPLATE_INDICES]
             g_head = kabsch(L.HEAD_TEMPLATE, pts[L.HEAD_TEMPLATE_INDICES], weights)
         # The twist between hips and shoulders is spread evenly over the three spine joints, the
@@ -315,7 +327,7 @@ class LandmarkFitter:
         swung = swing((parent_g @ self._limb_upper[..., None])[..., 0], upper_t) @ parent_g
         fallback = (swung @ _LIMB_BEND_REST[..., None])[..., 0]
         # A straight leg's knee faces where its foot points.
-        feet_seen = part_conf[_FEET] >= self.min_visibility
+        feet_seen = part_conf[_FEET] > 0
         fallback[2:][feet_seen] = -seen_a[_FEET][feet_seen]
         u = normalize(upper_t)
         perp = lower_t - (lower_t * u).sum(axis=1, keepdims=True) * u
@@ -340,7 +352,7 @@ class LandmarkFitter:
         flipped = np.trace(candidates[:, 1], axis1=1, axis2=2) > np.trace(candidates[:, 0], axis1=1, axis2=2)
         wrist_local = candidates[[0, 1], flipped.astype(int)]
         g_palms = np.where(flipped[:, None, None], g_obs[_PALMS_FLIPPED], g_obs[_PALMS])
-        palm_ok = part_conf[_PALMS] >= self.min_visibility
+        palm_ok = part_conf[_PALMS] > 0
         roll = axis_angle_to_matrix(
             self._forearm_axis * (twist_angle(wrist_local, self._forearm_axis) * palm_ok)[:, None])
         local[_ELBOWS] = local[_ELBOWS] @ roll
@@ -357,7 +369,7 @@ class LandmarkFitter:
         # The IK meets every refined bone direction exactly; only joints held at a limit leave
         # residuals for the other joints to take up.
         for _ in range(self.refine_steps if clamped else 0):
-            self._refine_step(local, pts, seen, conf)
+            self._refine_step(local, pts, vis > 0, conf)
 
         mid_hip = 0.5 * (pts[L.LEFT_HIP] + pts[L.RIGHT_HIP])
         pelvis_cam = t_world + mid_hip + local[0] @ (self.rest[0] - self._mid_hip)
@@ -447,7 +459,7 @@ class LandmarkFitter:
 
     def _keep_previous(self, local: np.ndarray, conf: np.ndarray, previous: PoseFit | None) -> None:
         """Unseen joints hold their previous rotation, fading to the rest pose (HOLD_DECAY per frame)."""
-        low = conf < self.min_visibility
+        low = conf <= 0.0
         low[0] = False  # the pelvis always follows the torso that is seen
         if low.any():
             local[low] = (np.eye(3) if previous is None
