@@ -99,6 +99,12 @@ def _import_anny(cache: AvatarCache) -> Any:
     return anny
 
 
+def _read_only_view(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 class _ProgressHandler(logging.Handler):
     """Forwards anny's build log lines (INFO) to the caller's progress callback."""
 
@@ -316,6 +322,21 @@ class AnnyAvatar:
     @property
     def alignment(self) -> RestAlignment:
         return self._require().alignment
+
+    @property
+    def rest_vertices(self) -> np.ndarray:
+        """(V, 3) float64 Anny's rest mesh (its own A-pose), metres, Anny axes: what `bone_transforms` maps."""
+        return _read_only_view(self._require().rest_vertices)
+
+    @property
+    def facial_directions(self) -> np.ndarray:
+        """(52, V, 3) float64 vertex offsets of each facial blend shape at full weight, Anny axes (rest mesh)."""
+        return _read_only_view(self._require().facial_directions)
+
+    @property
+    def bone_joints(self) -> np.ndarray:
+        """(B,) smplx joint index that drives each of Anny's bones (`model.bone_labels` order)."""
+        return _read_only_view(self._require().bone_joint)
 
     def rest_joints(self) -> np.ndarray:
         """(55, 3) float32: the avatar's joints in SMPL-X's rest pose (T-pose), metres, smplx model axes,

@@ -179,6 +179,29 @@ class SmplxModel:
         return [BodyMesh(out.vertices[i], self.faces, out.joints[i], track_id=p.track_id)
                 for i, p in enumerate(items)]
 
+    def rest_vertices(self, betas: np.ndarray | None = None) -> np.ndarray:
+        """(V, 3) float32 vertices in the rest pose (T-pose) shaped by `betas` (10,) (default zeros), neutral
+        face, no pose correctives: metres, smplx model coordinates; `rest_joints(betas)` is their skeleton."""
+        coeffs = np.zeros((1, NUM_BETAS), np.float32)
+        if betas is not None:
+            coeffs[0] = np.asarray(betas, np.float32).reshape(NUM_BETAS)
+        layer = self._layer
+        with torch.inference_mode():
+            shaped = layer.v_template + smplx.lbs.blend_shapes(torch.from_numpy(coeffs).to(self.device),
+                                                               layer.shapedirs)
+        return shaped[0].cpu().numpy()
+
+    @property
+    def skin_weights(self) -> np.ndarray:
+        """(V, 55) float32 linear-blend-skinning weights per smplx joint (rows sum to 1)."""
+        return self._layer.lbs_weights.cpu().numpy()
+
+    @property
+    def expression_directions(self) -> np.ndarray:
+        """(V, 3, 10) float32 vertex offsets (metres, smplx model coordinates) per unit of each expression
+        coefficient."""
+        return self._layer.expr_dirs.cpu().numpy()
+
     def rest_joints(self, betas: np.ndarray | None = None, expression: np.ndarray | None = None) -> np.ndarray:
         """(55, 3) float32 joint positions in the rest pose (T-pose): metres, smplx model coordinates
         (y up, z forward, pelvis near the origin). `betas` (10,) and `expression` (10,) default to

@@ -1,4 +1,5 @@
-"""A posed body surface: what body models produce and renderers draw."""
+"""Body surfaces: a posed mesh (what body models produce and renderers draw) and a skinned mesh bound to
+the SMPL-X skeleton (what body models produce and exporters write)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ExportError
 from .frames import _frozen_array
-from .skeleton import NUM_JOINTS
+from .skeleton import NUM_JOINTS, PARENTS
 
 
 def _read_only(value: object, dtype: type, shape: tuple[int, ...], name: str) -> np.ndarray:
@@ -49,3 +51,79 @@ class BodyMesh:
     @property
     def num_vertices(self) -> int:
         return int(self.vertices.shape[0])
+
+
+_HINT = "Build the mesh from the body model of the clip (vertices in the rest pose, one weight column per joint)."
+
+
+@dataclass(frozen=True)
+class SkinnedMesh:
+    """A mesh bound to the 55-joint SMPL-X skeleton in its rest pose, with animated blend shapes.
+
+    vertices: (V, 3) float64, metres, smplx model coordinates (y up, z forward), rest pose, already
+        shaped by the clip's betas so that it matches the rest joints given to the exporter.
+    faces: (F, 3) int64 vertex indices of triangles (counter-clockwise seen from outside).
+    skin_weights: (V, 55) float32 linear-blend-skinning weights per smplx joint; rows sum to 1.
+    blend_shape_names: (K,) names of the blend shapes (e.g. "expression_00", "jawOpen"); may be empty.
+    blend_shape_deltas: (K, V, 3) float64 vertex offsets in metres, smplx model coordinates.
+    blend_shape_weights: (T, K) float32 weight of each blend shape per frame of the clip; tools such as
+        Blender clamp weights to [0, 1], so split signed coefficients into two shapes before passing them.
+    name: object name of the mesh in the exported file.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    skin_weights: np.ndarray
+    blend_shape_names: tuple[str, ...] = ()
+    blend_shape_deltas: np.ndarray | None = None
+    blend_shape_weights: np.ndarray | None = None
+    name: str = "Body"
+
+    def __post_init__(self) -> None:
+        try:
+            vertices = _frozen_array(self.vertices, np.float64, (-1, 3), "vertices")
+            num_vertices = len(vertices)
+            faces = _frozen_array(self.faces, np.int64, (-1, 3), "faces")
+            weights = _frozen_array(self.skin_weights, np.float32, (num_vertices, NUM_JOINTS), "skin_weights")
+            names = tuple(str(n) for n in self.blend_shape_names)
+            count = len(names)
+            deltas = np.zeros((0, num_vertices, 3)) if self.blend_shape_deltas is None else self.blend_shape_deltas
+            deltas = _frozen_array(deltas, np.float64, (count, num_vertices, 3), "blend_shape_deltas")
+            shape_weights = np.zeros((0, count)) if self.blend_shape_weights is None else self.blend_shape_weights
+            shape_weights = _frozen_array(shape_weights, np.float32, (-1, count), "blend_shape_weights")
+        except ValueError as exc:
+            raise ExportError(f"Invalid mesh '{self.name}': {exc}.", _HINT) from exc
+        if num_vertices == 0 or len(faces) == 0:
+            raise ExportError(f"Mesh '{self.name}' has no vertices or no faces.", _HINT)
+        if faces.min() < 0 or faces.max() >= num_vertices:
+            raise ExportError(f"Mesh '{self.name}' has face indices outside 0..{num_vertices - 1}.", _HINT)
+        if len(set(names)) != count or any(not n for n in names):
+            raise ExportError(f"Mesh '{self.name}' has empty or repeated blend-shape names.", _HINT)
+        for label, array in (("vertices", vertices), ("skin_weights", weights), ("blend_shape_deltas", deltas),
+                             ("blend_shape_weights", shape_weights)):
+            if not np.isfinite(array).all():
+                raise ExportError(f"Mesh '{self.name}' has NaN or infinite {label}.", _HINT)
+        if np.any(weights < 0) or not np.allclose(weights.sum(axis=1), 1.0, atol=1e-3):
+            raise ExportError(f"Mesh '{self.name}': skin weights must be ≥ 0 and sum to 1 per vertex.", _HINT)
+        for field, value in (("vertices", vertices), ("faces", faces), ("skin_weights", weights),
+                             ("blend_shape_names", names), ("blend_shape_deltas", deltas),
+                             ("blend_shape_weights", shape_weights)):
+            object.__setattr__(self, field, value)
+
+    @property
+    def num_blend_shapes(self) -> int:
+        return len(self.blend_shape_names)
+
+    def merged_weights(self, kept_joints: np.ndarray) -> np.ndarray:
+        """(V, len(kept_joints)) skin weights with each dropped joint's weight moved to its nearest kept ancestor.
+
+        kept_joints: ascending smplx joint indices that the exported skeleton keeps (always includes 0).
+        """
+        column = {int(j): c for c, j in enumerate(kept_joints)}
+        merged = np.zeros((self.skin_weights.shape[0], len(kept_joints)), dtype=np.float64)
+        for j in range(NUM_JOINTS):
+            ancestor = j
+            while ancestor not in column:
+                ancestor = PARENTS[ancestor]
+            merged[:, column[ancestor]] += self.skin_weights[:, j]
+        return merged

@@ -140,6 +140,18 @@ def blender() -> Path:
     return BPY_PYTHON
 
 
+def skinned_vertices(mesh: SkinnedMesh, motion, frame: int) -> np.ndarray:
+    """(V, 3) our linear blend skinning of `mesh` (with the frame's blend shapes) by `motion` at `frame`,
+    in the file's axes and units: what a reader's deformed mesh should be."""
+    rotations, positions = motion.global_transforms()
+    shaped = mesh.vertices
+    if mesh.num_blend_shapes:
+        shaped = shaped + np.einsum("k,kvc->vc", mesh.blend_shape_weights[frame], mesh.blend_shape_deltas)
+    shaped = motion.to_file_space(shaped)
+    per_joint = np.einsum("jab,vjb->vja", rotations[frame], shaped[:, None] - motion.rest_positions[None])
+    return np.einsum("vj,vja->va", mesh.merged_weights(motion.joints), per_joint + positions[frame][None])
+
+
 def blender_errors(data: dict, motion, to_blender: np.ndarray, frames: list[int],
                    root_scale: float) -> tuple[float, float]:
     """Max local-rotation error (degrees) and root-position error (file units) of a Blender import.

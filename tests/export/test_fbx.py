@@ -19,6 +19,7 @@ from .conftest import (
     quaternion_to_matrix,
     read_with,
     read_with_blender,
+    skinned_vertices,
 )
 
 pytest.importorskip("ufbx", reason="ufbx (test-only FBX reader) is not installed")
@@ -123,11 +124,6 @@ def test_fbx_mesh_and_blend_shapes_in_blender(clip, tmp_path, blender, importer)
     assert position_error < 1e-3
     assert len(JOINT_NAMES) == len(data["bones"])
     # Blender's skinned, shape-keyed vertices = our linear blend skinning of the same mesh (z up: no axis change).
-    mesh = options.mesh
-    rotations, positions = motion.global_transforms()
     for f in FRAMES:
-        shaped = motion.to_file_space(mesh.vertices + np.einsum("k,kvc->vc", mesh.blend_shape_weights[f],
-                                                                mesh.blend_shape_deltas))
-        per_joint = np.einsum("jab,vjb->vja", rotations[f], shaped[:, None] - motion.rest_positions[None])
-        expected = np.einsum("vj,vja->va", mesh.skin_weights, per_joint + positions[f][None])
+        expected = skinned_vertices(options.mesh, motion, f)
         np.testing.assert_allclose(np.array(data["samples"][str(f)]["vertices"]) / 0.01, expected, atol=0.05)

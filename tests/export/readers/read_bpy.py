@@ -66,6 +66,7 @@ def main() -> None:
         samples[str(f)] = {"rotations": frame, "root_head": list(head), "shapes": shapes, "vertices": vertices}
     print(json.dumps({
         "bones": bones, "parents": parents, "root": root, "fps": scene.render.fps / scene.render.fps_base,
+        "rest_heads": {b.name: list(arm.matrix_world @ b.head_local) for b in arm.data.bones},
         "frame_range": [list(a.frame_range) for a in actions], "start": start,
         "meshes": len(meshes), "mesh_names": [ob.name for ob in meshes],
         "shape_keys": [kb.name for ob in keyed for kb in ob.data.shape_keys.key_blocks],

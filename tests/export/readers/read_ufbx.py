@@ -39,6 +39,7 @@ def main() -> None:
         blend[ch.name] = {"shape": shape.name, "offsets": shape.num_offsets,
                           "weights": [ch.evaluate_blend_weight(anim, f / fps) for f in frames]}
     axes = settings.axes
+    meshes = list(scene.meshes)
     rest = {}
     for n in bones:
         lt = n.local_transform
@@ -57,7 +58,8 @@ def main() -> None:
         "skin_deformers": len(list(scene.skin_deformers)),
         "skin_clusters": len(list(scene.skin_clusters)),
         "poses": len(list(scene.poses)),
-        "meshes": len(list(scene.meshes)),
+        "meshes": len(meshes),
+        "mesh_vertices": [m.num_vertices for m in meshes],
     }))
 
 
