@@ -9,13 +9,16 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from mocap_app.core.errors import ClipFormatError, ExportError
+from mocap_app.core.errors import ClipFormatError, ConfigError, ExportError
+from mocap_app.core.mesh import SkinnedMesh
 from mocap_app.core.params import MotionClip
-from mocap_app.export import ExportOptions, export_clip, format_for, formats_table, load_exported_npz
+from mocap_app.export import ExportFormat, ExportOptions, export_clip, format_for, formats_table, load_exported_npz
 
 from .app import app, current_config
 
 logger = logging.getLogger(__name__)
+
+MESH_CHOICES = ("auto", "smplx", "avatar", "none")
 
 
 def load_clip(path: Path) -> MotionClip:
@@ -52,6 +55,33 @@ def rest_joints_for(clip: MotionClip, path: Path | None, body_models: Path) -> n
     return None
 
 
+def body_for(clip: MotionClip, row: ExportFormat, mesh: str | None, rest_joints: Path | None,
+             body_models: Path) -> tuple[np.ndarray | None, SkinnedMesh | None]:
+    """Rest joints and skinned mesh to export, one body for both (see `--mesh`)."""
+    choice = mesh or "auto"
+    if choice not in MESH_CHOICES:
+        raise ConfigError(f"'--mesh {choice}' is not a mesh choice.", f"Use one of {', '.join(MESH_CHOICES)}.")
+    explicit = choice in ("smplx", "avatar")
+    if "rest_joints" not in row.options:
+        if explicit:
+            raise ConfigError(f"The {row.name} format has no option mesh.", "Leave out --mesh for this format.")
+        return None, None
+    if rest_joints is not None:
+        if explicit:
+            raise ConfigError("--rest-joints and --mesh smplx|avatar both choose the body.",
+                              "Give one of them (--rest-joints exports the skeleton without a mesh).")
+        return rest_joints_for(clip, rest_joints, body_models), None
+    # BVH and other skeleton-only formats take a body only when asked to (building one costs seconds).
+    if choice == "none" or ("mesh" not in row.options and not explicit):
+        return rest_joints_for(clip, None, body_models), None
+    from mocap_app.body.skinned import skinned_body  # torch, smplx and anny load in seconds: only if needed
+
+    body = skinned_body(clip, choice, body_models, progress=lambda line: typer.echo(line, err=True))
+    logger.info("body: %s (%d vertices, %d blend shapes)", body.source, len(body.mesh.vertices),
+                body.mesh.num_blend_shapes)
+    return body.rest_joints, (body.mesh if "mesh" in row.options else None)
+
+
 @app.command("export", epilog="Formats:\n\n" + formats_table().replace("\n", "\n\n"))
 def export_command(
     ctx: typer.Context,
@@ -65,26 +95,30 @@ def export_command(
     hands: bool = typer.Option(None, "--hands/--no-hands", help="Export the finger joints (default: yes)."),
     face: bool = typer.Option(None, "--face/--no-face", help="Export jaw and eye joints (default: yes)."),
     fps: float = typer.Option(None, "--fps", help="Frame rate written to the file (default: the clip's)."),
-    rest_joints: Path = typer.Option(None, "--rest-joints", help="(55, 3) .npy rest joints in metres "
-                                     "(default: the clip's body from the SMPL-X files, else a reference adult)."),
+    mesh: str = typer.Option(None, "--mesh", help="FBX/glb body mesh, whose skeleton the bones also take: auto "
+                             "(default: SMPL-X when the model file of the clip's gender exists, else the default "
+                             "avatar, built on first use in about a minute), smplx, avatar or none. BVH stays "
+                             "skeleton-only; smplx or avatar give it that body's rest skeleton."),
+    rest_joints: Path = typer.Option(None, "--rest-joints", help="(55, 3) .npy rest joints in metres, skeleton "
+                                     "only (default: the mesh's body; with --mesh none or for BVH the clip's "
+                                     "SMPL-X body, else a reference adult)."),
 ) -> None:
     """Export a clip as FBX, BVH, glTF binary or SMPL-X npz.
 
     Examples:
       python main.py export take1.npz -o take1.fbx
-      python main.py export take1.npz -o take1.fbx --bone-names mixamo --up z
+      python main.py export take1.npz -o take1.fbx --bone-names mixamo --up z --mesh avatar
       python main.py export take1.npz -o take1.bvh --units m --rotation-order XYZ --no-hands
     """
     row = format_for(output, format_name)
     clip = load_clip(clip_path)
-    skeleton = None
-    if "rest_joints" in row.options:
-        skeleton = rest_joints_for(clip, rest_joints, Path(current_config(ctx).paths.body_models))
+    skeleton, skinned = body_for(clip, row, mesh, rest_joints, Path(current_config(ctx).paths.body_models))
     given = {"bone_names": bone_names, "up_axis": up_axis, "units": units, "rotation_order": rotation_order,
-             "hands": hands, "face": face, "fps": fps, "rest_joints": skeleton}
+             "hands": hands, "face": face, "fps": fps, "rest_joints": skeleton, "mesh": skinned}
     options = ExportOptions(**{key: value for key, value in given.items() if value is not None})
     start = time.perf_counter()
     written = export_clip(clip, output, options, format_name=row.name)
     size_mb = written.stat().st_size / 1e6
-    typer.echo(f"wrote {written} ({row.name}, {clip.num_frames} frames, {size_mb:.1f} MB) "
+    with_mesh = f", mesh {skinned.name} ({len(skinned.vertices)} vertices)" if skinned is not None else ""
+    typer.echo(f"wrote {written} ({row.name}, {clip.num_frames} frames{with_mesh}, {size_mb:.1f} MB) "
                f"in {time.perf_counter() - start:.2f} s")
