@@ -48,6 +48,7 @@ def _register_commands() -> None:
     # Command modules attach themselves to `app` / `bench_app` / `eval_app` on import.
     from . import (  # noqa: F401
         bench_capture,
+        bench_detect,
         bench_export,
         bench_landmarks,
         bench_model,
