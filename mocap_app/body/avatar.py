@@ -236,14 +236,12 @@ class AnnyAvatar:
         expression_map: (52, 10) linear map from SMPL-X expression coefficients to ARKit blend shape
             weights (added to the jaw's), or None to leave expression unshown (see module doc).
         progress: called with human-readable lines while the model loads or builds.
-        threads: torch threads for the skinning (the pipeline runs other stages beside it).
 
     `forward` is safe to call from several threads once loaded.
     """
 
     def __init__(self, cache: AvatarCache | None = None, target_rest: np.ndarray = REST_JOINTS,
-                 expression_map: np.ndarray | None = None, progress: ProgressCallback | None = None,
-                 threads: int = 1) -> None:
+                 expression_map: np.ndarray | None = None, progress: ProgressCallback | None = None) -> None:
         self.cache = cache or AvatarCache.resolve()
         self.target_rest = np.array(target_rest, dtype=np.float64).reshape(NUM_JOINTS, 3)
         if expression_map is not None:
@@ -253,7 +251,6 @@ class AnnyAvatar:
                                  f"got {expression_map.shape}")
         self.expression_map = expression_map
         self._progress = progress or (lambda line: logger.info("%s", line))
-        self._threads = threads
         self._built: _Built | None = None
         self._lock = threading.Lock()
 
@@ -275,13 +272,12 @@ class AnnyAvatar:
         anny = _import_anny(self.cache)
         import torch
 
-        if self._threads:
-            torch.set_num_threads(self._threads)
         handler = _ProgressHandler(self._progress)
         anny_logger = logging.getLogger("anny")
-        previous_level = anny_logger.level
+        previous_level, previous_propagate = anny_logger.level, anny_logger.propagate
         anny_logger.addHandler(handler)
         anny_logger.setLevel(logging.INFO)
+        anny_logger.propagate = False  # its lines reach the user once, through `progress`
         try:
             model = anny.Anny(rig="anny", facial_actions="all").to(torch.float32).eval()
             built = _Built(model, torch, self.target_rest)
@@ -292,6 +288,7 @@ class AnnyAvatar:
         finally:
             anny_logger.removeHandler(handler)
             anny_logger.setLevel(previous_level)
+            anny_logger.propagate = previous_propagate
         self._progress(f"Default avatar ready ({time.perf_counter() - started:.1f} s).")
         return built
 
@@ -300,7 +297,7 @@ class AnnyAvatar:
 
     def with_expression_map(self, expression_map: np.ndarray | None) -> AnnyAvatar:
         """A copy with another `expression_map`, sharing this avatar's loaded model."""
-        other = AnnyAvatar(self.cache, self.target_rest, expression_map, self._progress, self._threads)
+        other = AnnyAvatar(self.cache, self.target_rest, expression_map, self._progress)
         other._built = self._built
         return other
 

@@ -28,3 +28,12 @@ def tiny_model(reference):
     model = build_smplerx("tiny")
     model.load_state_dict({k.removeprefix("module."): v for k, v in reference["weights"].items()}, strict=True)
     return model
+
+
+@pytest.fixture(autouse=True)
+def two_torch_threads():
+    """The reference was computed with 2 threads; the thread count changes float summation order."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(previous)
