@@ -6,11 +6,13 @@ so nothing is downloaded and no second TFLite runtime is needed. Each detection 
 keypoints: the mid-hip centre and a point whose distance from it is the radius of a circle enclosing the
 whole body, pointing along the body axis. `body_box` turns those into a full-body box.
 
-The detector is face-anchored and was trained for one person near the camera: in one pass it usually
-reports only the most prominent person. `BlazePoseDetector` therefore searches again after blacking out the
-people already found, until a pass finds nobody new (or `max_people` are found). Each pass costs one
-inference, so a frame with n people costs n + 1 passes. Limits measured on our avatar renders: people need a
-visible face (backs are missed) and to be at least ~250 px tall in a 640x480 frame.
+The model was trained for one person near the camera: in one pass it usually reports only the most
+prominent person. `BlazePoseDetector` therefore searches again after blacking out the people already found,
+until a pass finds nobody new (or `max_people` are found). Each pass costs one inference (~12 ms at 640x480
+on 2 cores), so a frame with n people costs n + 1 passes. Measured on avatar renders at 640x480: found in
+every frame from yaw 0° to 180° (seen from behind too) at 3.2 m and 4.5 m (~200 px tall, centred); pasted
+at 9 positions across the frame, people ~290 px tall and taller were found at all of them, ~220 px tall
+at only 2 — small people are not reliably found.
 """
 
 from __future__ import annotations
