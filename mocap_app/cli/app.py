@@ -52,6 +52,7 @@ def _register_commands() -> None:
         bench_export,
         bench_landmarks,
         bench_model,
+        bench_pipeline,
         bench_render,
         doctor,
         eval_synthetic,

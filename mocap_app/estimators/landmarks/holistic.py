@@ -7,6 +7,7 @@ download a model while it is constructed, which this app must never do — they 
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from .observation import HolisticLandmarks
 logger = logging.getLogger(__name__)
 
 OFFLINE_MODEL_COMPLEXITY = 1
+
+# mediapipe 0.10.14 calls a protobuf API that protobuf 4.25 deprecates, once per frame.
+warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated", category=UserWarning)
 
 
 def _points(landmark_list: object, width: int, height: int, ox: float, oy: float) -> np.ndarray:
