@@ -16,6 +16,7 @@ from mocap_app.pipeline.process import (
     MODELS,
     ProcessOptions,
     build_body,
+    build_detection,
     build_estimator,
     check_input,
     check_request,
@@ -73,7 +74,11 @@ def process_command(
     model: str = typer.Option("default", "--model", "-m", help=f"One of: {', '.join(MODELS)}."),
     backend: str = typer.Option("auto", "--backend", help="SMPLer-X backend: auto, torch."),
     precision: str = typer.Option("auto", "--precision", help="SMPLer-X precision: auto, fp32, bf16."),
-    person: str = typer.Option("all", "--person", help="'all', or the track id of one person."),
+    max_people: int = typer.Option(1, "--max-people", help="People to follow (1: fastest; more: the person "
+                                   "detector + tracker give each a stable id)."),
+    person: str = typer.Option("all", "--person", help="Export 'all' people (one file each), or one track id."),
+    mesh: str = typer.Option("auto", "--mesh", help="FBX/glb body: auto (SMPL-X if installed, else the free "
+                             "avatar), smplx, avatar or none (skeleton only)."),
     overlay: Path = typer.Option(None, "--overlay", help="Also write the input with the body drawn over it (.mp4)."),
     bone_names: str = typer.Option("smplx", "--bone-names", help="smplx, mixamo, unreal or unity."),
     keep_journal: bool = typer.Option(False, "--keep-journal", help="Keep the crash-safe recording afterwards."),
@@ -90,14 +95,16 @@ def process_command(
     plan = plan_outputs(inputs, outputs, formats)
     if overlay is not None and len(inputs) > 1:
         raise ConfigError("--overlay names one video; it needs a single input.", "Process the inputs one by one.")
-    options = ProcessOptions(model=model, backend=backend, precision=precision, person=person, overlay=overlay,
-                             keep_journal=keep_journal, export=ExportOptions(bone_names=bone_names))
+    options = ProcessOptions(model=model, backend=backend, precision=precision, max_people=max_people, person=person,
+                             overlay=overlay, mesh=mesh, keep_journal=keep_journal,
+                             export=ExportOptions(bone_names=bone_names))
     for input_path, outs in plan.items():
         check_input(input_path, config)
         check_request(outs, options, config)
     console = Console(stderr=True)
     body = build_body(config, lambda line: console.print(f"[dim]{line}[/]")) if overlay else None
     estimator = build_estimator(options, config)
+    detection = build_detection(options)
     summary = Table(title="mocap process")
     for column in ("input", "frames", "fps", "people (frames each)", "written"):
         summary.add_column(column, overflow="fold")
@@ -117,11 +124,13 @@ def process_command(
                     progress.update(task, total=info.frame_count)
 
                 outcome = process_input(input_path, outs, options, config, estimator, on_frame=advance,
-                                        on_open=opened, body=body)
+                                        on_open=opened, body=body, detection=detection,
+                                        progress=lambda line: console.print(f"[dim]{line}[/]"))
             people = ", ".join(f"#{t}: {n}" for t, n in sorted(outcome.frames_per_track.items())) or "nobody found"
             summary.add_row(str(input_path), str(outcome.report.frames), f"{outcome.report.fps:.1f}", people,
                             "\n".join(map(str, outcome.written)) or "-")
     finally:
-        if hasattr(estimator, "close"):
-            estimator.close()
+        for component in (estimator, *detection):
+            if hasattr(component, "close"):
+                component.close()
     Console().print(summary)

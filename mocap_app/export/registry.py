@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mocap_app.core.errors import ConfigError, UnsupportedFormatError
+from mocap_app.core.errors import ConfigError, ExportError, UnsupportedFormatError
 from mocap_app.core.params import MotionClip
 
 from .base import Exporter, ExportOptions
@@ -64,6 +65,23 @@ def check_options(row: ExportFormat, options: ExportOptions) -> None:
     if unsupported:
         raise ConfigError(f"The {row.name} format has no option {', '.join(unsupported)}.",
                           f"{row.name} options: {', '.join(row.options) or 'none'}.")
+
+
+def check_destination(path: Path, format_name: str | None = None) -> None:
+    """Fail early, before any work, when `path` cannot be written: unknown format, missing or read-only folder."""
+    format_for(path, format_name)
+    folder = Path(path).parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise ExportError(f"Output folder {folder} {problem}.", "Create it first, or choose another path.")
+    if not os.access(folder, os.W_OK):
+        raise ExportError(f"Output folder {folder} is not writable.", "Choose a folder you can write to.")
+
+
+def person_path(path: Path, track_id: int, several: bool) -> Path:
+    """`path` itself for one person; `<stem>_person<id><suffix>` for each of several."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_person{track_id}{path.suffix}") if several else path
 
 
 def export_clip(clip: MotionClip, path: Path, options: ExportOptions | None = None,

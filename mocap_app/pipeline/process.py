@@ -18,8 +18,9 @@ from mocap_app.capture import CaptureThread, SourceInfo, open_source
 from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import ConfigError, ExportError, ModelFileError
 from mocap_app.core.params import MotionClip
-from mocap_app.export import ExportOptions, export_clip, format_for
+from mocap_app.export import ExportOptions, check_destination, person_path
 
+from .exporting import MESH_CHOICES, export_with_body
 from .journal import SUFFIX as JOURNAL_SUFFIX
 from .journal import JournalWriter, journal_to_clips
 from .runner import FrameResult, Pipeline, PipelineReport
@@ -34,14 +35,19 @@ CHECKPOINT_NAMES = {f"smplerx-{size}": f"smpler_x_{size}32.pth.tar" for size in 
 @dataclass(frozen=True)
 class ProcessOptions:
     """model: "default" (MediaPipe landmarks fit) or "smplerx-s|b|l|h"; backend/precision: for SMPL-X
-    networks; person: "all" or one track id; overlay: path of an overlay video to write, or None;
+    networks; max_people: people to follow per frame (1 with the default model: MediaPipe's own
+    single-person tracking, fastest; more: the person detector + tracker find and follow each);
+    person: "all" or one track id to export; overlay: path of an overlay video to write, or None;
+    mesh: body of the exported FBX/glb ("auto", "smplx", "avatar", "none"; see `exporting.body_for`);
     keep_journal: keep the recording after the exports succeeded."""
 
     model: str = "default"
     backend: str = "auto"
     precision: str = "auto"
+    max_people: int = 1
     person: str = "all"
     overlay: Path | None = None
+    mesh: str = "auto"
     keep_journal: bool = False
     export: ExportOptions = field(default_factory=ExportOptions)
 
@@ -69,17 +75,21 @@ def check_request(outputs: list[Path], options: ProcessOptions, config: AppConfi
             raise ModelFileError(
                 f"The {options.model} checkpoint is not installed: {path} does not exist.",
                 f"Download {path.name} as described in {path.parent / 'README.md'}, or use --model default.")
+    if options.mesh not in MESH_CHOICES:
+        raise ConfigError(f"'--mesh {options.mesh}' is not a mesh choice.", f"Use one of {', '.join(MESH_CHOICES)}.")
+    if not 1 <= options.max_people <= 16:
+        raise ConfigError(f"--max-people must be between 1 and 16, got {options.max_people}.",
+                          "Use 1 for one person (fastest).")
     if options.person != "all" and not options.person.isdigit():
         raise ConfigError(f"--person must be 'all' or a track id, got '{options.person}'.",
                           "Run once with --person all to see the ids.")
-    for path in [*outputs, *([options.overlay] if options.overlay else [])]:
-        if path in outputs:
-            format_for(path)  # unknown suffix → UnsupportedFormatError with the table
-        folder = path.parent
-        if not folder.is_dir():
-            raise ExportError(f"Output folder {folder} does not exist.", "Create it first, or choose another path.")
-        if not os.access(folder, os.W_OK):
-            raise ExportError(f"Output folder {folder} is not writable.", "Choose a folder you can write to.")
+    for path in outputs:
+        check_destination(path)
+    if options.overlay is not None:
+        folder = options.overlay.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise ExportError(f"Overlay folder {folder} does not exist or is not writable.",
+                              "Create it first, or choose another path.")
 
 
 def check_input(input_spec: str | Path, config: AppConfig) -> SourceInfo:
@@ -111,6 +121,15 @@ def build_estimator(options: ProcessOptions, config: AppConfig):  # -> Estimator
                                             hand_mean=hand_mean)
 
 
+def build_detection(options: ProcessOptions):  # -> (PersonDetector | None, PersonTracker | None)
+    """Person detector + tracker, unless MediaPipe's own single-person tracking is enough."""
+    if options.model == "default" and options.max_people == 1:
+        return None, None
+    from mocap_app.detect import BlazePoseDetector, DetectorConfig, IouTracker
+
+    return BlazePoseDetector(DetectorConfig(max_people=options.max_people)), IouTracker()
+
+
 def build_body(config: AppConfig, progress: Callable[[str], None]) -> MeshSource:
     """The mesh shown in overlays: SMPL-X when the user installed it, else the free default avatar."""
     body_models = Path(config.paths.body_models)
@@ -139,17 +158,14 @@ def select_clips(clips: list[MotionClip], person: str) -> list[MotionClip]:
     return wanted
 
 
-def output_path(path: Path, clip: MotionClip, several: bool) -> Path:
-    """`path` itself for one person; `<stem>_person<id><suffix>` for each of several."""
-    return path.with_name(f"{path.stem}_person{clip.track_id}{path.suffix}") if several else path
-
-
 def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessOptions, config: AppConfig,
                   estimator, on_frame: Callable[[FrameResult], None] | None = None,
                   on_open: Callable[[SourceInfo], None] | None = None,
                   body: MeshSource | None = None, smoother=None, clip_smoother=None,
-                  journal: Path | None = None) -> ProcessOutcome:
-    """Run the pipeline over one input and export its tracks. `estimator` is reused across inputs."""
+                  journal: Path | None = None, detection: tuple = (None, None),
+                  progress: Callable[[str], None] = logger.info) -> ProcessOutcome:
+    """Run the pipeline over one input and export its tracks. `estimator` and `detection` (detector,
+    tracker) are reused across inputs."""
     source = open_source(input_spec, image_folder_fps=config.capture.image_folder_fps)
     if on_open is not None:
         on_open(source.info)
@@ -162,15 +178,23 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
             raise ValueError("an overlay needs a body model")
         sinks.append(OverlayVideoSink(options.overlay, source.info.fps, source.info.width, source.info.height,
                                       body, config.render.platform))
-    pipeline = Pipeline(capture, estimator, smoother=smoother, sinks=sinks, queue_size=config.capture.queue_size)
+    detector, tracker = detection
+    if tracker is not None:
+        tracker.reset()
+    pipeline = Pipeline(capture, estimator, detector=detector, tracker=tracker, smoother=smoother, sinks=sinks,
+                        queue_size=config.capture.queue_size)
     report = pipeline.run(on_frame)
     written: list[Path] = []
     if report.frames_per_track:
         clips = select_clips(journal_to_clips(journal), options.person)
         if clip_smoother is not None:
             clips = [clip_smoother(c) for c in clips]
+        body_models = Path(config.paths.body_models)
         for path in outputs:
-            written += [export_clip(c, output_path(path, c, len(clips) > 1), options.export) for c in clips]
+            for clip in clips:
+                target = person_path(path, clip.track_id, len(clips) > 1)
+                written.append(export_with_body(clip, target, options.export, body_models, options.mesh,
+                                                progress=progress)[0])
     if options.overlay is not None:
         written.append(options.overlay)
     if written and not options.keep_journal:

@@ -66,7 +66,7 @@ def test_sample_clip_to_fbx_npz_and_overlay(tmp_path: Path) -> None:
     ([str(SAMPLE), "-o", "{tmp}/a.fbx", "--model", "smplerx-s", "--set", "paths.checkpoints={tmp}"],
      "The smplerx-s checkpoint is not installed"),
     ([str(SAMPLE), "-o", "{tmp}/missing/a.fbx"], "Output folder {tmp}/missing does not exist"),
-    ([str(SAMPLE), "-o", "{tmp}/file.txt/a.fbx"], "Output folder {tmp}/file.txt does not exist"),
+    ([str(SAMPLE), "-o", "{tmp}/file.txt/a.fbx"], "Output folder {tmp}/file.txt is not a folder"),
     ([str(SAMPLE), "-o", "{tmp}/a.xyz"], "No exporter writes '.xyz' files"),
 ])
 def test_bad_input_fails_before_processing_with_one_clear_line(tmp_path: Path, args: list[str], message: str) -> None:
