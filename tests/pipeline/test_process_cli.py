@@ -90,3 +90,54 @@ def test_bad_input_fails_before_processing_with_one_clear_line(tmp_path: Path, a
     assert "Traceback" not in result.stderr
     assert set(tmp_path.iterdir()) == before  # nothing written
     assert time.monotonic() - start < 60
+
+
+def read_fbx_summary(path: Path) -> dict:
+    """Bone count and animation length read by ufbx (an independent C reader), in a subprocess: its binding
+    can crash on misuse, and a crash must fail the test, not the run."""
+    code = ("import json, sys, ufbx\n"
+            "scene = ufbx.load_file(sys.argv[1])\n"
+            "nodes = list(scene.nodes)\n"
+            "stacks = list(scene.anim_stacks)\n"
+            "print(json.dumps({'bones': sum(n.bone is not None for n in nodes),\n"
+            "                  'seconds': stacks[0].time_end - stacks[0].time_begin,\n"
+            "                  'fps': scene.settings.frames_per_second}))\n")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    return json.loads(result.stdout)
+
+
+@pytest.mark.slow
+def test_after_sigkill_the_journal_exports_every_frame_before_the_kill(tmp_path: Path) -> None:
+    pytest.importorskip("ufbx")
+    env = dict(os.environ, COLUMNS="200")
+    child = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "process", str(SAMPLE),
+                              "-o", str(tmp_path / "take.fbx"), "--mesh", "none"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 300
+    journal = None
+    while time.monotonic() < deadline and child.poll() is None:
+        journals = list(tmp_path.glob("*.mocapjournal"))
+        if journals and journals[0].stat().st_size > 40 * 1100:  # ~40 person-frames recorded
+            journal = journals[0]
+            break
+        time.sleep(0.05)
+    assert journal is not None and child.poll() is None, "process ended before it could be killed"
+    child.kill()  # SIGKILL: no cleanup, no flush, no exports
+    child.wait()
+    assert not (tmp_path / "take.fbx").exists()
+
+    from mocap_app.pipeline.journal import read_journal
+
+    _, records = read_journal(journal)
+    recorded = len(records)
+    assert 40 <= recorded < 150
+    np.testing.assert_array_equal(records["frame_index"], np.arange(recorded))
+
+    result = run_main("export", str(journal), "-o", str(tmp_path / "recovered.fbx"), "--mesh", "none")
+    assert result.returncode == 0, result.stderr
+    summary = read_fbx_summary(tmp_path / "recovered.fbx")
+    assert summary["bones"] == 55 and summary["fps"] == 30.0
+    assert summary["seconds"] == pytest.approx((recorded - 1) / 30.0, abs=1e-3)  # every recorded frame
