@@ -55,6 +55,7 @@ def _register_commands() -> None:
         bench_pipeline,
         bench_render,
         doctor,
+        eval_smoothing,
         eval_synthetic,
         export,
         process,
