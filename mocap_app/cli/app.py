@@ -54,6 +54,7 @@ def _register_commands() -> None:
         bench_model,
         bench_pipeline,
         bench_render,
+        bench_smoothing,
         doctor,
         eval_smoothing,
         eval_synthetic,

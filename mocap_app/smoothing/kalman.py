@@ -97,15 +97,18 @@ class KalmanBank:
     def update(self, z: np.ndarray, r: np.ndarray, mask: np.ndarray) -> None:
         """Measure z (n,) with variance r (n,) where mask (n,) is True; others keep the prediction.
 
-        Joseph-form covariance update (as filterpy), which stays symmetric positive definite.
+        Joseph-form covariance update (as filterpy), which stays symmetric positive definite. Values
+        outside the mask get a zero gain, which leaves them exactly as they were (cheaper than
+        gathering the masked rows).
         """
-        if not mask.any():
-            return
         y, S = self.innovation(z, r)
-        K = self.P[mask, :, 0] / S[mask, None]  # (m, k)
-        self.x[mask] += K * y[mask, None]
-        A = self._eye - K[:, :, None] * self.model.H  # I − K H, (m, k, k)
-        self.P[mask] = A @ self.P[mask] @ np.swapaxes(A, 1, 2) + r[mask, None, None] * K[:, :, None] * K[:, None, :]
+        K = np.where(mask[:, None], self.P[:, :, 0] / S[:, None], 0.0)  # (n, k)
+        self.x += K * y[:, None]
+        # (I − K H) P (I − K H)ᵀ + r K Kᵀ with H = [1, 0, ...], written out for n small matrices.
+        row = self.P[:, None, 0, :]  # (n, 1, k): H P
+        KKt = K[:, :, None] * K[:, None, :]
+        self.P = (self.P - K[:, :, None] * row - np.swapaxes(K[:, :, None] * row, 1, 2)
+                  + (self.P[:, 0, 0] + r)[:, None, None] * KKt)
 
 
 def rts_smooth(xs: np.ndarray, Ps: np.ndarray, model: MotionModel, q: np.ndarray,
