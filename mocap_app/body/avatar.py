@@ -36,6 +36,7 @@ from mocap_app.core.config import REPO_ROOT
 from mocap_app.core.errors import BodyModelError, DependencyError
 from mocap_app.core.mesh import BodyMesh
 from mocap_app.core.params import NUM_EXPRESSION, SmplxParams
+from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
 
 from .rest_skeleton import REST_JOINTS
@@ -43,7 +44,6 @@ from .retarget import (
     ANNY_BONES_BY_JOINT,
     RestAlignment,
     align_rest_pose,
-    axis_angle_to_matrix,
     joint_transforms,
     rotation_from_pairs,
 )

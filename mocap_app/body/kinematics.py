@@ -5,18 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from mocap_app.core.params import SmplxParams
+from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import forward_kinematics
 
 from .rest_skeleton import REST_JOINTS
-
-
-def local_rotations(full_pose: np.ndarray) -> np.ndarray:
-    """(..., 55, 3) axis-angle → (..., 55, 3, 3) rotation matrices."""
-    full_pose = np.asarray(full_pose, dtype=np.float64)
-    return Rotation.from_rotvec(full_pose.reshape(-1, 3)).as_matrix().reshape(*full_pose.shape[:-1], 3, 3)
 
 
 def posed_joints(params: Sequence[SmplxParams], rest_joints: np.ndarray = REST_JOINTS) -> np.ndarray:
@@ -24,5 +18,5 @@ def posed_joints(params: Sequence[SmplxParams], rest_joints: np.ndarray = REST_J
     joint rule: rest joints posed by forward kinematics, then `transl` added)."""
     poses = np.stack([p.full_pose() for p in params])
     transl = np.stack([p.transl for p in params]).astype(np.float64)
-    _, joints = forward_kinematics(rest_joints, local_rotations(poses), transl)
+    _, joints = forward_kinematics(rest_joints, axis_angle_to_matrix(poses), transl)
     return joints

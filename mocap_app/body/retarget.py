@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS, PARENTS, forward_kinematics
 
 # SMPL-X finger name → Anny (MakeHuman) finger number; Anny's metacarpals move with the wrist.
@@ -95,18 +96,6 @@ def primary_bones() -> tuple[tuple[int, int], ...]:
         elif len(_CHILDREN[parent]) == 1:
             pairs.append((parent, child))
     return tuple(pairs)
-
-
-def axis_angle_to_matrix(rotvec: np.ndarray) -> np.ndarray:
-    """(..., 3) axis-angle (radians) → (..., 3, 3) rotation matrices (Rodrigues)."""
-    rotvec = np.asarray(rotvec, dtype=np.float64)
-    angle = np.linalg.norm(rotvec, axis=-1, keepdims=True)
-    axis = rotvec / np.where(angle > 1e-12, angle, 1.0)
-    x, y, z = np.moveaxis(axis, -1, 0)
-    zero = np.zeros_like(x)
-    skew = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1).reshape(*rotvec.shape[:-1], 3, 3)
-    sin, cos = np.sin(angle)[..., None], np.cos(angle)[..., None]
-    return np.eye(3) + sin * skew + (1.0 - cos) * (skew @ skew)
 
 
 def rotation_between(source: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from rich.table import Table
 from mocap_app.core.errors import ConfigError
 from mocap_app.core.frames import CameraIntrinsics, Frame
 from mocap_app.core.params import SmplxParams
+from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX, JOINT_NAMES, forward_kinematics
 from mocap_app.estimators.base import Estimator
 
@@ -35,14 +36,6 @@ BODY_JOINTS = np.arange(22)  # pelvis + 21 body joints
 HAND_JOINTS = np.arange(25, 55)
 JAW = JOINT_INDEX["jaw"]
 ESTIMATORS = ("landmarks",)
-
-
-def _rotations(full_pose: np.ndarray) -> np.ndarray:
-    """(..., 3) axis-angle → (..., 3, 3) rotation matrices."""
-    from scipy.spatial.transform import Rotation
-
-    flat = np.asarray(full_pose, dtype=np.float64).reshape(-1, 3)
-    return Rotation.from_rotvec(flat).as_matrix().reshape(*np.shape(full_pose)[:-1], 3, 3)
 
 
 def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
@@ -57,7 +50,7 @@ def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
 
 def rotation_errors_deg(pred_pose: np.ndarray, gt_pose: np.ndarray) -> np.ndarray:
     """(J,) geodesic angles in degrees between two (J, 3) axis-angle poses, joint by joint."""
-    relative = np.swapaxes(_rotations(pred_pose), -1, -2) @ _rotations(gt_pose)
+    relative = np.swapaxes(axis_angle_to_matrix(pred_pose), -1, -2) @ axis_angle_to_matrix(gt_pose)
     cos = (np.trace(relative, axis1=-2, axis2=-1) - 1.0) / 2.0
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
@@ -95,7 +88,7 @@ def evaluate_view(estimator_factory: Callable[[], Estimator], renders: Sequence[
                 found += 1
                 estimate, gt = people[0], truth[i]
                 pred_pose, gt_pose = estimate.full_pose(), gt.full_pose()
-                _, joints = forward_kinematics(skeleton, _rotations(np.stack([pred_pose, gt_pose])))
+                _, joints = forward_kinematics(skeleton, axis_angle_to_matrix(np.stack([pred_pose, gt_pose])))
                 pa.append(pa_mpjpe(joints[0, BODY_JOINTS], joints[1, BODY_JOINTS]))
                 errors = rotation_errors_deg(pred_pose, gt_pose)
                 body_err.append(errors[1:22])

@@ -18,11 +18,11 @@ import numpy as np
 
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.params import MotionClip
+from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS
 
 from .base import UNITS, ExportOptions
 from .bone_names import bone_names
-from .rotations import axis_angle_to_matrix
 
 _CAMERA_TO_WORLD = np.diag([1.0, -1.0, -1.0])  # 180° about x: camera y-down/z-forward → y-up/z-to-viewer
 _UP_AXIS = {"y": np.eye(3), "z": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])}

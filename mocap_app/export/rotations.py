@@ -11,21 +11,6 @@ _AXIS = {"X": 0, "Y": 1, "Z": 2}
 ROTATION_ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
 
 
-def axis_angle_to_matrix(axis_angle: np.ndarray) -> np.ndarray:
-    """(..., 3) axis-angle vectors (radians) → (..., 3, 3) rotation matrices (Rodrigues)."""
-    v = np.asarray(axis_angle, dtype=np.float64)
-    angle = np.linalg.norm(v, axis=-1, keepdims=True)
-    axis = v / np.where(angle > 1e-12, angle, 1.0)
-    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
-    s, c = np.sin(angle[..., 0]), np.cos(angle[..., 0])
-    C = 1.0 - c
-    return np.stack([
-        np.stack([c + x * x * C, x * y * C - z * s, x * z * C + y * s], axis=-1),
-        np.stack([y * x * C + z * s, c + y * y * C, y * z * C - x * s], axis=-1),
-        np.stack([z * x * C - y * s, z * y * C + x * s, c + z * z * C], axis=-1),
-    ], axis=-2)
-
-
 def axis_rotation(axis: int, angle: np.ndarray) -> np.ndarray:
     """(...) angles (radians) → (..., 3, 3) rotations about coordinate axis 0/1/2."""
     angle = np.asarray(angle, dtype=np.float64)

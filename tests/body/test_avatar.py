@@ -17,9 +17,10 @@ import pytest
 
 from mocap_app.body.avatar import ANNY_TO_SMPLX, AnnyAvatar, AvatarCache
 from mocap_app.body.rest_skeleton import REST_JOINTS
-from mocap_app.body.retarget import ANNY_BONES_BY_JOINT, axis_angle_to_matrix, primary_bones
+from mocap_app.body.retarget import ANNY_BONES_BY_JOINT, primary_bones
 from mocap_app.core.frames import CameraIntrinsics
 from mocap_app.core.params import SmplxParams
+from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX, JOINT_NAMES, forward_kinematics
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from mocap_app.body.avatar import AnnyAvatar, AvatarCache
-from mocap_app.body.retarget import axis_angle_to_matrix
 from mocap_app.body.skinned import SkinnedBody, avatar_skinned_body, expression_blend_shapes, smplx_skinned_body
 from mocap_app.core.params import MotionClip
+from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX, forward_kinematics
 from mocap_app.export import ExportOptions, export_clip
 from mocap_app.export.motion import skeleton_motion

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.export.rotations import (
     ROTATION_ORDERS,
-    axis_angle_to_matrix,
     continuous_quaternions,
     euler_to_matrix,
     matrix_to_euler,

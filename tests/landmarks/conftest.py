@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mocap_app.core.frames import CameraIntrinsics
+from mocap_app.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap_app.core.skeleton import JOINT_INDEX as J
-from mocap_app.estimators.landmarks.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
 FINGERS = ("index", "middle", "ring", "pinky")
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from mocap_app.body.rest_skeleton import REST_JOINTS
+from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX as J
 from mocap_app.estimators.landmarks import HolisticLandmarks, LandmarkFitter, synthesize_landmarks
 from mocap_app.estimators.landmarks import layout as L
 from mocap_app.estimators.landmarks.fit import HOLD_DECAY, LIMIT_HIGH, LIMIT_LOW, OCCLUDED_CONFIDENCE
-from mocap_app.estimators.landmarks.rotations import axis_angle_to_matrix
 from mocap_app.estimators.landmarks.synthetic import posed_joints
 
 from .conftest import FINGERS, facing_camera, random_pose

@@ -14,10 +14,10 @@ import pytest
 from mocap_app.core.errors import ConfigError
 from mocap_app.core.frames import Detection, Frame
 from mocap_app.core.params import SmplxParams
+from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX as J
 from mocap_app.estimators.base import Estimator
 from mocap_app.estimators.landmarks import HolisticTracker, LandmarkEstimator
-from mocap_app.estimators.landmarks.rotations import axis_angle_to_matrix
 
 # NASA's public-domain astronaut portrait (Eileen Collins), as shipped by scikit-image.
 ASTRONAUT = Path(__file__).resolve().parents[1] / "data" / "landmarks" / "astronaut.jpg"

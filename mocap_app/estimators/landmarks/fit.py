@@ -25,14 +25,13 @@ import numpy as np
 
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.frames import CameraIntrinsics
+from mocap_app.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap_app.core.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS
 
 from . import layout as L
 from .observation import HolisticLandmarks
 from .rotations import (
-    axis_angle_to_matrix,
     kabsch,
-    matrix_to_axis_angle,
     normalize,
     rotation_between_pairs,
     skew,

@@ -29,36 +29,6 @@ def skew(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def axis_angle_to_matrix(rotvec: np.ndarray) -> np.ndarray:
-    """(..., 3) axis-angle (radians) → (..., 3, 3) rotation matrices (Rodrigues)."""
-    rotvec = np.asarray(rotvec, dtype=np.float64)
-    angle = np.sqrt((rotvec * rotvec).sum(axis=-1))[..., None, None]
-    k = skew(rotvec / np.maximum(angle[..., 0], _EPS))
-    return _EYE + np.sin(angle) * k + (1.0 - np.cos(angle)) * (k @ k)
-
-
-def matrix_to_axis_angle(matrix: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) rotation matrices → (..., 3) axis-angle with angle in [0, pi]."""
-    matrix = np.asarray(matrix, dtype=np.float64)
-    trace = matrix[..., 0, 0] + matrix[..., 1, 1] + matrix[..., 2, 2]
-    cos = np.clip((trace - 1.0) * 0.5, -1.0, 1.0)
-    angle = np.arccos(cos)
-    axis = np.stack([matrix[..., 2, 1] - matrix[..., 1, 2],
-                     matrix[..., 0, 2] - matrix[..., 2, 0],
-                     matrix[..., 1, 0] - matrix[..., 0, 1]], axis=-1)
-    sin = np.sin(angle)
-    small = sin > 1e-4
-    out = axis * np.where(small, angle / (2.0 * np.where(small, sin, 1.0)), 0.5)[..., None]
-    # Near pi the antisymmetric part vanishes: take the axis from the symmetric part instead.
-    near_pi = cos < -0.9999
-    if np.any(near_pi):
-        sym = (matrix[near_pi] + np.eye(3)) * 0.5
-        col = np.argmax(np.diagonal(sym, axis1=-2, axis2=-1), axis=-1)
-        vec = normalize(sym[np.arange(len(col)), :, col])
-        out[near_pi] = vec * angle[near_pi][..., None]
-    return out
-
-
 def frame_from_pair(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     """(..., 3, 3) orthonormal frames: column 0 along `primary`, column 1 = `secondary` made orthogonal to it."""
     a = normalize(primary)

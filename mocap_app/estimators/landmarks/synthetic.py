@@ -11,11 +11,11 @@ import numpy as np
 
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.frames import CameraIntrinsics
+from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX, forward_kinematics
 
 from . import layout as L
 from .observation import HolisticLandmarks
-from .rotations import axis_angle_to_matrix
 
 J = JOINT_INDEX
 # Face points (order of layout.FACE_INDICES) relative to the head joint, rest frame; the lower lip
