@@ -318,8 +318,8 @@ def eval_smoothing(
     raw = reports[0]
     table = Table(title=f"smoothing ({preset}): {sequences} sequences x {frames} frames, 30 fps, "
                         "jitter + outliers + dropped frames")
-    for column in ("method", "accel err mm/f²", "vs raw", "MPJPE mm", "bridged MPJPE mm", "lag frames", "ms/frame"):
-        table.add_column(column, justify="left" if column == "method" else "right")
+    for column in ("method", "accel err mm/f²", "vs raw", "MPJPE mm", "bridged MPJPE mm", "lag frames", "ms"):
+        table.add_column(column, justify="left" if column == "method" else "right", no_wrap=column == "method")
     for r in reports:
         change = 100.0 * (r.accel_error_mm - raw.accel_error_mm) / raw.accel_error_mm
         table.add_row(r.method, f"{r.accel_error_mm:.2f}", "" if r is raw else f"{change:+.0f}%", f"{r.mpjpe_mm:.1f}",

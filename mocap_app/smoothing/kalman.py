@@ -112,27 +112,31 @@ class KalmanBank:
 
 
 def rts_smooth(xs: np.ndarray, Ps: np.ndarray, model: MotionModel, q: np.ndarray,
-               restarts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               restarts: np.ndarray | None = None, covariances: bool = False,
+               chunk: int = 512) -> tuple[np.ndarray, np.ndarray | None]:
     """Rauch–Tung–Striebel smoother over a forward pass of a `KalmanBank`.
 
     xs: (T, n, k), Ps: (T, n, k, k) posterior states and covariances of frames 0..T−1, one frame
     apart (predict-only frames included). restarts: (T, n) bool, True where a filter was
     re-initialised at that frame — nothing is smoothed back across a restart.
-    Returns the smoothed (T, n, k) states and (T, n, k, k) covariances.
+    Returns the smoothed (T, n, k) states and, if `covariances`, the (T, n, k, k) covariances
+    (else None). Gains are computed `chunk` frames at a time, so memory beyond the inputs stays
+    bounded for long clips.
     """
     F = model.F
     Qs = np.asarray(q, dtype=np.float64)[:, None, None] * model.Q
-    x_s, P_s = xs.copy(), Ps.copy()
-    if len(xs) < 2:
-        return x_s, P_s
-    # Gains need only the forward pass, so they are computed for all frames at once.
-    P_pred = F @ Ps[:-1] @ F.T + Qs  # (T-1, n, k, k): prediction of frame t+1 from t
-    gains = Ps[:-1] @ F.T @ np.linalg.inv(P_pred)
-    if restarts is not None:
-        gains[restarts[1:]] = 0.0
-    x_pred = xs[:-1] @ F.T
-    for t in range(len(xs) - 2, -1, -1):
-        C = gains[t]
-        x_s[t] += np.einsum("nij,nj->ni", C, x_s[t + 1] - x_pred[t])
-        P_s[t] += C @ (P_s[t + 1] - P_pred[t]) @ np.swapaxes(C, 1, 2)
+    x_s = xs.copy()
+    P_s = Ps.copy() if covariances else None
+    for stop in range(len(xs) - 1, 0, -chunk):
+        begin = max(stop - chunk, 0)  # smooth frames begin..stop-1 from their successors
+        P_pred = F @ Ps[begin:stop] @ F.T + Qs  # prediction of frame t+1 from t
+        gains = Ps[begin:stop] @ F.T @ np.linalg.inv(P_pred)
+        if restarts is not None:
+            gains[restarts[begin + 1 : stop + 1]] = 0.0
+        x_pred = xs[begin:stop] @ F.T
+        for t in range(stop - 1, begin - 1, -1):
+            C = gains[t - begin]
+            x_s[t] += np.einsum("nij,nj->ni", C, x_s[t + 1] - x_pred[t - begin])
+            if P_s is not None:
+                P_s[t] += C @ (P_s[t + 1] - P_pred[t - begin]) @ np.swapaxes(C, 1, 2)
     return x_s, P_s

@@ -69,8 +69,8 @@ class OnlineSmoother:
 
     def _measure(self, params: SmplxParams) -> SmplxParams:
         track = self._tracks.get(params.track_id)
-        missing = None if track is None else params.frame_index - track.last_seen.frame_index - 1
-        if track is None or missing is None or not 0 <= missing <= self.config.max_missing_frames:
+        missing = -1 if track is None else params.frame_index - track.last_seen.frame_index - 1
+        if track is None or not 0 <= missing <= self.config.max_missing_frames:
             new = TrackFilter(self.config, self._model, self.fps)
             new.start(params)
             self._tracks[params.track_id] = _Track(new, params.frame_index, params)

@@ -62,7 +62,7 @@ def test_bank_and_rts_equal_filterpy(name: str) -> None:
         xs.append(bank.x.copy())
         Ps.append(bank.P.copy())
     xs, Ps = np.array(xs), np.array(Ps)
-    x_smooth, P_smooth = rts_smooth(xs, Ps, model, q)
+    x_smooth, P_smooth = rts_smooth(xs, Ps, model, q, covariances=True, chunk=7)
     for j in range(len(q)):
         kf, ref_x, ref_P = _filterpy_run(model, z, r, mask, q, j)
         np.testing.assert_allclose(xs[:, j], ref_x, rtol=0, atol=1e-9)
