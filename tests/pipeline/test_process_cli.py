@@ -141,3 +141,31 @@ def test_after_sigkill_the_journal_exports_every_frame_before_the_kill(tmp_path:
     summary = read_fbx_summary(tmp_path / "recovered.fbx")
     assert summary["bones"] == 55 and summary["fps"] == 30.0
     assert summary["seconds"] == pytest.approx((recorded - 1) / 30.0, abs=1e-3)  # every recorded frame
+
+
+def cut_sample(path: Path, frames: int) -> Path:
+    import cv2
+
+    source = VideoFileSource(SAMPLE)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))
+    for _ in range(frames):
+        writer.write(source.read())
+    writer.release()
+    source.close()
+    return path
+
+
+def test_a_folder_of_videos_gives_one_file_per_video_and_format(tmp_path: Path) -> None:
+    videos, out = tmp_path / "videos", tmp_path / "out"
+    videos.mkdir()
+    out.mkdir()
+    cut_sample(videos / "take1.mp4", 12)
+    cut_sample(videos / "take2.mp4", 8)
+    (videos / "notes.txt").write_text("not a video")
+    result = run_main("process", str(videos), "-o", str(out), "--format", "bvh", "--format", "npz",
+                      "--mesh", "none")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == ["take1.bvh", "take1.npz", "take2.bvh", "take2.npz"]
+    assert load_exported_npz(out / "take1.npz").num_frames == 12
+    assert load_exported_npz(out / "take2.npz").num_frames == 8
+    assert "take1.mp4" in result.stdout and "take2.mp4" in result.stdout
