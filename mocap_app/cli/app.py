@@ -11,6 +11,7 @@ import typer
 
 from mocap_app.core.config import AppConfig, load_config
 from mocap_app.core.errors import MocapError
+from mocap_app.pipeline.process import smoothing_settings
 
 app = typer.Typer(
     name="mocap",
@@ -34,6 +35,7 @@ def _root(
 ) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = load_config(config_file, overrides)
+    smoothing_settings(config)  # raw smoothing parameters are checked with the rest of the settings
     # PyOpenGL binds its platform once, at import: choose it before any command imports pyrender.
     os.environ.setdefault("PYOPENGL_PLATFORM", config.render.platform)
     ctx.obj = config

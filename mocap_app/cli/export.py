@@ -10,6 +10,9 @@ import typer
 from mocap_app.core.errors import ConfigError
 from mocap_app.export import ExportOptions, check_destination, format_for, formats_table, person_path
 from mocap_app.pipeline.exporting import MESH_CHOICES, export_with_body, load_clips
+from mocap_app.pipeline.journal import SUFFIX as JOURNAL_SUFFIX
+from mocap_app.pipeline.process import smoothing_settings
+from mocap_app.smoothing import smooth_clip
 
 from .app import app, current_config
 
@@ -35,6 +38,9 @@ def export_command(
     rest_joints: Path = typer.Option(None, "--rest-joints", help="(55, 3) .npy rest joints in metres, skeleton "
                                      "only (default: the mesh's body; with --mesh none or for BVH the clip's "
                                      "SMPL-X body, else a reference adult)."),
+    smoothing: str = typer.Option(None, "--smoothing", help="off, light, medium or strong: look-ahead smoothing "
+                                  "before writing (default: the settings' preset for journals, which hold raw "
+                                  "estimates; off for clips, which are smoothed already)."),
     person: str = typer.Option("all", "--person", help="Journals with several people: 'all' (one file each, "
                                "named <name>_person<id>) or one track id."),
 ) -> None:
@@ -49,6 +55,9 @@ def export_command(
     check_destination(output, format_name)
     if mesh is not None and mesh not in MESH_CHOICES:
         raise ConfigError(f"'--mesh {mesh}' is not a mesh choice.", f"Use one of {', '.join(MESH_CHOICES)}.")
+    config = current_config(ctx)
+    is_journal = clip_path.suffix == JOURNAL_SUFFIX
+    settings = smoothing_settings(config, smoothing or (None if is_journal else "off"))
     clips = load_clips(clip_path)
     if person != "all":
         clips = [c for c in clips if str(c.track_id) == person]
@@ -58,8 +67,10 @@ def export_command(
     given = {"bone_names": bone_names, "up_axis": up_axis, "units": units, "rotation_order": rotation_order,
              "hands": hands, "face": face, "fps": fps}
     options = ExportOptions(**{key: value for key, value in given.items() if value is not None})
-    body_models = Path(current_config(ctx).paths.body_models)
+    body_models = Path(config.paths.body_models)
     for clip in clips:
+        if settings.enabled:
+            clip = smooth_clip(clip, settings)
         start = time.perf_counter()
         target = person_path(output, clip.track_id, len(clips) > 1)
         written, skinned = export_with_body(clip, target, options, body_models, mesh, rest_joints, row.name,

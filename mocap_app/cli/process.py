@@ -77,6 +77,8 @@ def process_command(
     max_people: int = typer.Option(1, "--max-people", help="People to follow (1: fastest; more: the person "
                                    "detector + tracker give each a stable id)."),
     person: str = typer.Option("all", "--person", help="Export 'all' people (one file each), or one track id."),
+    smoothing: str = typer.Option(None, "--smoothing", help="off, light, medium or strong (default: the "
+                                  "settings', medium): look-ahead smoothing of the exported motion."),
     mesh: str = typer.Option("auto", "--mesh", help="FBX/glb body: auto (SMPL-X if installed, else the free "
                              "avatar), smplx, avatar or none (skeleton only)."),
     overlay: Path = typer.Option(None, "--overlay", help="Also write the input with the body drawn over it (.mp4)."),
@@ -96,7 +98,7 @@ def process_command(
     if overlay is not None and len(inputs) > 1:
         raise ConfigError("--overlay names one video; it needs a single input.", "Process the inputs one by one.")
     options = ProcessOptions(model=model, backend=backend, precision=precision, max_people=max_people, person=person,
-                             overlay=overlay, mesh=mesh, keep_journal=keep_journal,
+                             overlay=overlay, mesh=mesh, smoothing=smoothing, keep_journal=keep_journal,
                              export=ExportOptions(bone_names=bone_names))
     for input_path, outs in plan.items():
         check_input(input_path, config)

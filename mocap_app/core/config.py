@@ -66,11 +66,22 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
+class SmoothingSection:
+    """preset: off | light | medium | strong. params: raw parameters that override the preset's (a
+    `[smoothing.params]` table; names and ranges are those of `smoothing.SmoothingConfig`, checked when
+    the settings are loaded)."""
+
+    preset: str = field(default="medium", metadata=_choices("off", "light", "medium", "strong"))
+    params: dict = field(default_factory=dict, metadata={"type": dict})
+
+
+@dataclass(frozen=True)
 class AppConfig:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
+    smoothing: SmoothingSection = field(default_factory=SmoothingSection)
 
 
 def _closest(name: str, options: list[str]) -> str:
@@ -78,13 +89,17 @@ def _closest(name: str, options: list[str]) -> str:
     return f" Did you mean '{match[0]}'?" if match else ""
 
 
-_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+               dict: "a table of key = value lines"}
 
 
 def _coerce(section: str, f: dataclasses.Field, value: Any, origin: str) -> Any:
     """Check `value` against the field's type and metadata; return it in the field's type."""
     key = f"{section}.{f.name}"
-    kind = type(f.default) if f.default is not dataclasses.MISSING else str
+    kind = f.metadata.get("type") or (type(f.default) if f.default is not dataclasses.MISSING else str)
+    if isinstance(value, str) and kind is dict:
+        raise ConfigError(f"{origin}: '{key}' is a table; it cannot be set from the command line.",
+                          f"Write it in the settings file as [{key}] followed by key = value lines.")
     if isinstance(value, str) and kind is not str:  # from the command line
         try:
             value = kind(value)

@@ -19,6 +19,7 @@ from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import ConfigError, ExportError, ModelFileError
 from mocap_app.core.params import MotionClip
 from mocap_app.export import ExportOptions, check_destination, person_path
+from mocap_app.smoothing import OnlineSmoother, SmoothingConfig, smooth_clip, smoothing_config
 
 from .exporting import MESH_CHOICES, export_with_body
 from .journal import SUFFIX as JOURNAL_SUFFIX
@@ -39,6 +40,8 @@ class ProcessOptions:
     single-person tracking, fastest; more: the person detector + tracker find and follow each);
     person: "all" or one track id to export; overlay: path of an overlay video to write, or None;
     mesh: body of the exported FBX/glb ("auto", "smplx", "avatar", "none"; see `exporting.body_for`);
+    smoothing: preset (off | light | medium | strong) instead of the settings' one: causal while
+    running (overlay), look-ahead (RTS) for the exported files;
     keep_journal: keep the recording after the exports succeeded."""
 
     model: str = "default"
@@ -48,6 +51,7 @@ class ProcessOptions:
     person: str = "all"
     overlay: Path | None = None
     mesh: str = "auto"
+    smoothing: str | None = None
     keep_journal: bool = False
     export: ExportOptions = field(default_factory=ExportOptions)
 
@@ -65,6 +69,11 @@ def checkpoint_path(model: str, config: AppConfig) -> Path:
     return Path(config.paths.checkpoints) / CHECKPOINT_NAMES[model]
 
 
+def smoothing_settings(config: AppConfig, preset: str | None = None) -> SmoothingConfig:
+    """The smoothing parameters: `preset` (or the settings' preset) with the settings' raw overrides."""
+    return smoothing_config(preset or config.smoothing.preset, **config.smoothing.params)
+
+
 def check_request(outputs: list[Path], options: ProcessOptions, config: AppConfig) -> None:
     """Everything that can be known before processing: model name, checkpoint, output formats and folders."""
     if options.model not in MODELS:
@@ -77,6 +86,7 @@ def check_request(outputs: list[Path], options: ProcessOptions, config: AppConfi
                 f"Download {path.name} as described in {path.parent / 'README.md'}, or use --model default.")
     if options.mesh not in MESH_CHOICES:
         raise ConfigError(f"'--mesh {options.mesh}' is not a mesh choice.", f"Use one of {', '.join(MESH_CHOICES)}.")
+    smoothing_settings(config, options.smoothing)  # unknown preset → ConfigError now, not after processing
     if not 1 <= options.max_people <= 16:
         raise ConfigError(f"--max-people must be between 1 and 16, got {options.max_people}.",
                           "Use 1 for one person (fastest).")
@@ -161,8 +171,7 @@ def select_clips(clips: list[MotionClip], person: str) -> list[MotionClip]:
 def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessOptions, config: AppConfig,
                   estimator, on_frame: Callable[[FrameResult], None] | None = None,
                   on_open: Callable[[SourceInfo], None] | None = None,
-                  body: MeshSource | None = None, smoother=None, clip_smoother=None,
-                  journal: Path | None = None, detection: tuple = (None, None),
+                  body: MeshSource | None = None, journal: Path | None = None, detection: tuple = (None, None),
                   progress: Callable[[str], None] = logger.info) -> ProcessOutcome:
     """Run the pipeline over one input and export its tracks. `estimator` and `detection` (detector,
     tracker) are reused across inputs."""
@@ -178,6 +187,8 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
             raise ValueError("an overlay needs a body model")
         sinks.append(OverlayVideoSink(options.overlay, source.info.fps, source.info.width, source.info.height,
                                       body, config.render.platform))
+    smoothing = smoothing_settings(config, options.smoothing)
+    smoother = OnlineSmoother(smoothing, fps=source.info.fps) if smoothing.enabled else None
     detector, tracker = detection
     if tracker is not None:
         tracker.reset()
@@ -187,8 +198,8 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
     written: list[Path] = []
     if report.frames_per_track:
         clips = select_clips(journal_to_clips(journal), options.person)
-        if clip_smoother is not None:
-            clips = [clip_smoother(c) for c in clips]
+        if smoothing.enabled:
+            clips = [smooth_clip(c, smoothing) for c in clips]
         body_models = Path(config.paths.body_models)
         for path in outputs:
             for clip in clips:

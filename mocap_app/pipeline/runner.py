@@ -37,7 +37,7 @@ class PeopleEstimator(Protocol):
 
 
 class OnlineSmoother(Protocol):
-    def __call__(self, people: list[SmplxParams]) -> list[SmplxParams]: ...
+    def __call__(self, people: list[SmplxParams], frame_index: int) -> list[SmplxParams]: ...
 
 
 class Sink(Protocol):
@@ -119,13 +119,13 @@ class Pipeline:
 
     def _smooth(self, item: tuple[Frame, list[Detection], list[SmplxParams]]) -> FrameResult:
         frame, persons, raw = item
-        people = self.smoother(raw) if self.smoother is not None else raw
+        people = self.smoother(raw, frame.index) if self.smoother is not None else raw
         return FrameResult(frame, persons, people, raw)
 
     def _feed_sinks(self, result: FrameResult) -> FrameResult:
         for sink in self.sinks:
             sink.consume(result)
-        for person in result.people:
+        for person in result.raw_people:  # seen, not bridged by the smoother
             self._frames_per_track[person.track_id] = self._frames_per_track.get(person.track_id, 0) + 1
         return result
 

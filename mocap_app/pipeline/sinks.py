@@ -25,13 +25,14 @@ class MeshSource(Protocol):
 
 
 class JournalSink:
-    """Appends every frame's people to a journal as soon as they are estimated."""
+    """Appends every frame's people to a journal as soon as they are estimated — the raw estimates, so
+    offline smoothing (which looks ahead) later works on measurements, not on online-smoothed values."""
 
     def __init__(self, journal: JournalWriter) -> None:
         self.journal = journal
 
     def consume(self, result: FrameResult) -> None:
-        self.journal.append(result.people)
+        self.journal.append(result.raw_people)
 
     def close(self) -> None:
         self.journal.close()

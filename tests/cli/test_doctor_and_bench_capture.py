@@ -68,3 +68,11 @@ def test_bench_capture_compares_both_readers_on_the_same_file(tmp_path: Path) ->
     assert figures["frames"] == 90 and (figures["width"], figures["height"]) == (320, 240)
     assert figures["bare_opencv_fps"] > 0 and figures["capture_thread_fps"] > 0
     assert "bare OpenCV loop" in result.stdout and "CaptureThread" in result.stdout
+
+
+def test_unknown_raw_smoothing_parameter_is_reported_when_the_settings_load(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[smoothing.params]\nrotation_acel_deg = 2.0\n")
+    result = run_main("--config", str(config), "doctor")
+    assert result.returncode == 1
+    assert "Unknown smoothing parameter(s): rotation_acel_deg" in result.stderr

@@ -46,3 +46,14 @@ def test_hints_list_allowed_values() -> None:
         load_config(None, ["backend"])
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(Path("/nonexistent/config.toml"))
+
+
+def test_smoothing_preset_and_raw_parameters(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[smoothing]\npreset = "strong"\n[smoothing.params]\nrotation_accel_deg = 0.8\n')
+    config = load_config(path)
+    assert config.smoothing.preset == "strong" and config.smoothing.params == {"rotation_accel_deg": 0.8}
+    with pytest.raises(ConfigError, match="'smoothing.preset=silky' is not allowed"):
+        load_config(None, ["smoothing.preset=silky"])
+    with pytest.raises(ConfigError, match="cannot be set from the command line"):
+        load_config(None, ["smoothing.params=x"])

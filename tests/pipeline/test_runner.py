@@ -55,7 +55,7 @@ class RecordingSink:
         self.closed = True
 
 
-def shift_smoother(people: list[SmplxParams]) -> list[SmplxParams]:
+def shift_smoother(people: list[SmplxParams], frame_index: int) -> list[SmplxParams]:
     return [dataclasses.replace(p, transl=p.transl + 1.0) for p in people]
 
 
