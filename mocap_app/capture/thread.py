@@ -42,8 +42,12 @@ class CaptureThread:
     """
 
     def __init__(self, source: FrameSource, queue_size: int = 8, drop_oldest: bool | None = None,
-                 clock: Callable[[], int] = time.perf_counter_ns) -> None:
+                 clock: Callable[[], int] = time.perf_counter_ns,
+                 prepare: Callable[[Frame], object] | None = None) -> None:
+        """prepare: called on the capture thread with each new frame before it is queued — work done
+        there (e.g. computing `Frame.rgb`) is off the consumer's critical path."""
         self.source = source
+        self._prepare = prepare
         drop = source.info.is_live if drop_oldest is None else drop_oldest
         self.frames: Channel[Frame] = Channel(queue_size, drop_oldest=drop)
         self._clock = clock
@@ -64,6 +68,8 @@ class CaptureThread:
                     break
                 frame = Frame(image=image, index=self._captured, timestamp_ns=self._clock(), source=name)
                 self._captured += 1
+                if self._prepare is not None:
+                    self._prepare(frame)
                 if not self.frames.put(frame):
                     break
             if self._stop.is_set():

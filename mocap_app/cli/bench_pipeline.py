@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mocap_app.pipeline.process import ProcessOptions, build_body, build_estimator, check_input, process_input
+from mocap_app.pipeline.process import (
+    ProcessOptions,
+    build_body,
+    build_estimators,
+    check_input,
+    close_all,
+    process_input,
+)
 
 from .app import bench_app, current_config
 
@@ -35,14 +42,14 @@ def bench_pipeline(
     info = check_input(video, config)
     console = Console()
     figures: dict[str, dict] = {}
-    estimator = build_estimator(ProcessOptions(model=model), config)
+    estimators = build_estimators(ProcessOptions(model=model), config)
     body = build_body(config, lambda line: console.print(f"[dim]{line}[/]")) if overlay else None
     try:
         with tempfile.TemporaryDirectory() as scratch:
             runs = [("no overlay", None)] + ([("with overlay", Path(scratch) / "overlay.mp4")] if overlay else [])
             for label, overlay_path in runs:
                 options = ProcessOptions(model=model, overlay=overlay_path)
-                outcome = process_input(video, [], options, config, estimator, body=body,
+                outcome = process_input(video, [], options, config, estimators, body=body,
                                         journal=Path(scratch) / f"{label.replace(' ', '_')}.mocapjournal")
                 report = outcome.report
                 figures[label.replace(" ", "_")] = {
@@ -52,11 +59,8 @@ def bench_pipeline(
                     "stage_ms_per_frame": {t.name: round(t.ms_per_item, 2) for t in report.stages},
                     "stage_busy_sum_over_wall": round(sum(t.busy_s for t in report.stages) / report.wall_s, 2),
                 }
-                if hasattr(estimator, "reset"):
-                    estimator.reset()  # the second run starts from scratch, like a new video
     finally:
-        if hasattr(estimator, "close"):
-            estimator.close()
+        close_all(estimators)
     table = Table(title=f"pipeline: {video.name}, {info.width}x{info.height}, model {model}")
     table.add_column("run")
     table.add_column("fps", justify="right")

@@ -17,9 +17,10 @@ from mocap_app.pipeline.process import (
     ProcessOptions,
     build_body,
     build_detection,
-    build_estimator,
+    build_estimators,
     check_input,
     check_request,
+    close_all,
     process_input,
 )
 
@@ -105,7 +106,7 @@ def process_command(
         check_request(outs, options, config)
     console = Console(stderr=True)
     body = build_body(config, lambda line: console.print(f"[dim]{line}[/]")) if overlay else None
-    estimator = build_estimator(options, config)
+    estimators = build_estimators(options, config)
     detection = build_detection(options)
     summary = Table(title="mocap process")
     for column in ("input", "frames", "fps", "people (frames each)", "written"):
@@ -125,14 +126,12 @@ def process_command(
                 def opened(info, task=task, progress=progress) -> None:
                     progress.update(task, total=info.frame_count)
 
-                outcome = process_input(input_path, outs, options, config, estimator, on_frame=advance,
+                outcome = process_input(input_path, outs, options, config, estimators, on_frame=advance,
                                         on_open=opened, body=body, detection=detection,
                                         progress=lambda line: console.print(f"[dim]{line}[/]"))
             people = ", ".join(f"#{t}: {n}" for t, n in sorted(outcome.frames_per_track.items())) or "nobody found"
-            summary.add_row(str(input_path), str(outcome.report.frames), f"{outcome.report.fps:.1f}", people,
+            summary.add_row(input_path.name, str(outcome.report.frames), f"{outcome.report.fps:.1f}", people,
                             "\n".join(map(str, outcome.written)) or "-")
     finally:
-        for component in (estimator, *detection):
-            if hasattr(component, "close"):
-                component.close()
+        close_all([*estimators, *detection])
     Console().print(summary)

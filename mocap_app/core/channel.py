@@ -72,10 +72,12 @@ class Channel(Generic[T]):
             return (self._closed or self._cancelled) and not self._items
 
     def close(self, error: BaseException | None = None) -> None:
-        """No more items; the consumer gets `error` (if any) after the queued items."""
+        """No more items; the consumer gets `error` (if any) after the queued items. Closing again
+        without an error keeps the first one."""
         with self._cond:
             self._closed = True
-            self._error = error
+            if error is not None:
+                self._error = error
             self._cond.notify_all()
 
     def cancel(self) -> None:

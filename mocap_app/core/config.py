@@ -58,6 +58,9 @@ class ModelConfig:
         "default", "smplerx-s", "smplerx-b", "smplerx-l", "smplerx-h"))
     backend: str = field(default="auto", metadata=_choices("auto", "tensorrt", "onnxruntime", "torch"))
     precision: str = field(default="auto", metadata=_choices("auto", "fp32", "fp16", "bf16"))
+    # Instances of the default (MediaPipe) estimator working on alternating frames; MediaPipe runs
+    # outside Python's GIL, so two keep both cores of a 2-core machine busy.
+    landmark_workers: int = field(default=2, metadata=_range(1, 8))
 
 
 @dataclass(frozen=True)

@@ -109,12 +109,14 @@ def check_input(input_spec: str | Path, config: AppConfig) -> SourceInfo:
     return source.info
 
 
-def build_estimator(options: ProcessOptions, config: AppConfig):  # -> Estimator
-    """The estimator named by `options.model` (import deferred: each pulls in a heavy runtime)."""
+def build_estimators(options: ProcessOptions, config: AppConfig) -> list:  # -> list[Estimator]
+    """The estimator named by `options.model`, as the pipeline's parallel workers: `model.landmark_workers`
+    MediaPipe estimators (they run outside the GIL), one SMPLer-X (torch already uses every core).
+    Imports are deferred: each pulls in a heavy runtime."""
     if options.model == "default":
         from mocap_app.estimators.landmarks import LandmarkEstimator
 
-        return LandmarkEstimator()
+        return [LandmarkEstimator() for _ in range(config.model.landmark_workers)]
     from mocap_app.estimators.smplerx import SmplerxEstimator
 
     hand_mean = None
@@ -127,8 +129,15 @@ def build_estimator(options: ProcessOptions, config: AppConfig):  # -> Estimator
         logger.warning("No SMPL-X model files in %s: SMPLer-X hand poses stay relative to the mean hand.",
                        body_models)
     precision = "fp32" if options.precision == "auto" else options.precision
-    return SmplerxEstimator.from_checkpoint(checkpoint_path(options.model, config), precision=precision,
-                                            hand_mean=hand_mean)
+    return [SmplerxEstimator.from_checkpoint(checkpoint_path(options.model, config), precision=precision,
+                                             hand_mean=hand_mean)]
+
+
+def close_all(components: list) -> None:
+    """Close estimators, detectors and trackers that hold resources (graphs, sessions)."""
+    for component in components:
+        if component is not None and hasattr(component, "close"):
+            component.close()
 
 
 def build_detection(options: ProcessOptions):  # -> (PersonDetector | None, PersonTracker | None)
@@ -169,16 +178,17 @@ def select_clips(clips: list[MotionClip], person: str) -> list[MotionClip]:
 
 
 def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessOptions, config: AppConfig,
-                  estimator, on_frame: Callable[[FrameResult], None] | None = None,
+                  estimators: list, on_frame: Callable[[FrameResult], None] | None = None,
                   on_open: Callable[[SourceInfo], None] | None = None,
                   body: MeshSource | None = None, journal: Path | None = None, detection: tuple = (None, None),
                   progress: Callable[[str], None] = logger.info) -> ProcessOutcome:
-    """Run the pipeline over one input and export its tracks. `estimator` and `detection` (detector,
-    tracker) are reused across inputs."""
+    """Run the pipeline over one input and export its tracks. `estimators` (parallel workers) and
+    `detection` (detector, tracker) are reused across inputs."""
     source = open_source(input_spec, image_folder_fps=config.capture.image_folder_fps)
     if on_open is not None:
         on_open(source.info)
-    capture = CaptureThread(source, queue_size=config.capture.queue_size)
+    # Estimators and renderers take RGB: convert on the capture thread, beside the estimator.
+    capture = CaptureThread(source, queue_size=config.capture.queue_size, prepare=lambda frame: frame.rgb)
     journal = journal or journal_path_for(Path(input_spec), outputs)
     sinks = [JournalSink(JournalWriter(journal, fps=source.info.fps,
                                        source={"input": str(input_spec), "model": options.model}))]
@@ -192,7 +202,10 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
     detector, tracker = detection
     if tracker is not None:
         tracker.reset()
-    pipeline = Pipeline(capture, estimator, detector=detector, tracker=tracker, smoother=smoother, sinks=sinks,
+    for estimator in estimators:
+        if hasattr(estimator, "reset"):
+            estimator.reset()  # a new input: no person carries over
+    pipeline = Pipeline(capture, estimators, detector=detector, tracker=tracker, smoother=smoother, sinks=sinks,
                         queue_size=config.capture.queue_size)
     report = pipeline.run(on_frame)
     written: list[Path] = []

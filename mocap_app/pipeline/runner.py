@@ -8,6 +8,7 @@ counted). The GUI and the command line drive the same `Pipeline`.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from mocap_app.core.channel import Channel
 from mocap_app.core.frames import Detection, Frame
 from mocap_app.core.params import SmplxParams
 
-from .stages import Stage, StageTiming
+from .stages import RoundRobinStage, Stage, StageTiming
 
 
 class PersonDetector(Protocol):
@@ -82,12 +83,14 @@ def whole_frame(frame: Frame) -> list[Detection]:
 
 
 class Pipeline:
-    def __init__(self, capture: CaptureThread, estimator: PeopleEstimator, *,
+    def __init__(self, capture: CaptureThread, estimator: PeopleEstimator | list[PeopleEstimator], *,
                  detector: PersonDetector | None = None, tracker: PersonTracker | None = None,
                  smoother: OnlineSmoother | None = None, sinks: list[Sink] | None = None,
                  queue_size: int = 4, live: bool | None = None) -> None:
         self.capture = capture
-        self.detector, self.tracker, self.estimator, self.smoother = detector, tracker, estimator, smoother
+        # Several estimators = parallel workers on alternating frames (for estimators that release the GIL).
+        estimators = list(estimator) if isinstance(estimator, list | tuple) else [estimator]
+        self.detector, self.tracker, self.smoother = detector, tracker, smoother
         self.sinks = list(sinks or [])
         live = capture.source.info.is_live if live is None else live
         make = lambda: Channel(queue_size, drop_oldest=live)  # noqa: E731
@@ -97,7 +100,10 @@ class Pipeline:
         self._results_ch: Channel[FrameResult] = Channel(queue_size, drop_oldest=live)
         self._stages = [
             Stage("detect", self._detect, capture.frames, self._persons_ch),
-            Stage("estimate", self._estimate, self._persons_ch, self._estimates_ch),
+            (Stage("estimate", functools.partial(self._estimate, estimators[0]), self._persons_ch, self._estimates_ch)
+             if len(estimators) == 1 else
+             RoundRobinStage("estimate", [functools.partial(self._estimate, e) for e in estimators],
+                             self._persons_ch, self._estimates_ch)),
             Stage("smooth", self._smooth, self._estimates_ch, self._smoothed_ch),
             Stage("sinks", self._feed_sinks, self._smoothed_ch, self._results_ch, on_close=self._close_sinks),
         ]
@@ -113,9 +119,11 @@ class Pipeline:
             persons = self.tracker.update(persons, frame.index)
         return frame, persons
 
-    def _estimate(self, item: tuple[Frame, list[Detection]]) -> tuple[Frame, list[Detection], list[SmplxParams]]:
+    @staticmethod
+    def _estimate(estimator: PeopleEstimator, item: tuple[Frame, list[Detection]],
+                  ) -> tuple[Frame, list[Detection], list[SmplxParams]]:
         frame, persons = item
-        return frame, persons, (self.estimator.estimate(frame, persons) if persons else [])
+        return frame, persons, (estimator.estimate(frame, persons) if persons else [])
 
     def _smooth(self, item: tuple[Frame, list[Detection], list[SmplxParams]]) -> FrameResult:
         frame, persons, raw = item

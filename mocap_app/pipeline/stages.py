@@ -83,3 +83,81 @@ class Stage:
     @property
     def timing(self) -> StageTiming:
         return StageTiming(self.name, self._items, self._busy_ns / 1e9)
+
+
+class RoundRobinStage:
+    """One stage run by several workers, for work that releases the GIL (MediaPipe, ONNX Runtime):
+    item i goes to worker i mod N and results leave in input order.
+
+    Each worker owns its `work` callable and so its state: a tracking estimator on worker k sees every
+    N-th frame, always the same ones, which keeps its tracking consistent.
+    """
+
+    def __init__(self, name: str, works: list[Callable[[Any], Any]], inbox: Channel, outbox: Channel,
+                 on_close: Callable[[], None] | None = None) -> None:
+        if not works:
+            raise ValueError("a stage needs at least one worker")
+        self.name = name
+        self.inbox = inbox
+        self.outbox = outbox
+        self.on_close = on_close
+        self._lanes_in = [Channel(2) for _ in works]
+        self._lanes_out = [Channel(2) for _ in works]
+        self._workers = [Stage(f"{name}[{k}]", work, lane_in, lane_out)
+                         for k, (work, lane_in, lane_out) in enumerate(zip(works, self._lanes_in, self._lanes_out,
+                                                                            strict=True))]
+        self._dispatcher = threading.Thread(target=self._dispatch, name=f"stage {name} dispatch", daemon=True)
+        self._collector = threading.Thread(target=self._collect, name=f"stage {name} collect", daemon=True)
+
+    def _dispatch(self) -> None:
+        count = 0
+        try:
+            while (item := self.inbox.get()) is not None:
+                if not self._lanes_in[count % len(self._lanes_in)].put(item):
+                    break
+                count += 1
+        except BaseException as exc:
+            self._lanes_in[count % len(self._lanes_in)].close(exc)
+        finally:
+            for lane in self._lanes_in:
+                lane.close()
+
+    def _collect(self) -> None:
+        error: BaseException | None = None
+        try:
+            count = 0
+            while (result := self._lanes_out[count % len(self._lanes_out)].get()) is not None:
+                count += 1
+                if not self.outbox.put(result):
+                    break
+        except BaseException as exc:
+            error = exc
+        finally:
+            if error is not None:  # the stream is broken: stop the other workers and upstream
+                self.inbox.cancel()
+                for lane in (*self._lanes_in, *self._lanes_out):
+                    lane.cancel()
+            if self.on_close is not None:
+                self.on_close()
+            self.outbox.close(error)
+
+    def start(self) -> None:
+        for worker in self._workers:
+            worker.start()
+        self._dispatcher.start()
+        self._collector.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._collector.join(timeout)
+        self._dispatcher.join(timeout)
+        for worker in self._workers:
+            worker.join(timeout)
+
+    @property
+    def is_alive(self) -> bool:
+        return any(t.is_alive() for t in (self._dispatcher, self._collector)) or any(w.is_alive for w in self._workers)
+
+    @property
+    def timing(self) -> StageTiming:
+        timings = [w.timing for w in self._workers]
+        return StageTiming(self.name, sum(t.items for t in timings), sum(t.busy_s for t in timings))

@@ -102,3 +102,37 @@ def test_cancel_ends_the_run_early_and_keeps_what_was_processed(video: Path) -> 
     assert report.cancelled and 6 <= report.frames < 40
     assert sink.frames == list(range(report.frames)) and sink.closed
     assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
+
+
+class JitteryEstimator(SlowEstimator):
+    """Takes a different time per frame, so parallel workers finish out of order."""
+
+    def __init__(self, worker: int, fail_at: int | None = None) -> None:
+        super().__init__(fail_at=fail_at)
+        self.worker, self.seen = worker, []
+
+    def estimate(self, frame: Frame, persons: list[Detection]) -> list[SmplxParams]:
+        self.seen.append(frame.index)
+        self.delay_s = 0.001 + 0.006 * ((frame.index * 7 + self.worker) % 3)
+        return super().estimate(frame, persons)
+
+
+def test_parallel_estimators_take_alternate_frames_and_results_stay_in_order(video: Path) -> None:
+    workers = [JitteryEstimator(0), JitteryEstimator(1), JitteryEstimator(2)]
+    results: list[FrameResult] = []
+    report = Pipeline(CaptureThread(VideoFileSource(video)), workers).run(results.append)
+    assert [r.frame.index for r in results] == list(range(40))
+    assert [r.people[0].frame_index for r in results] == list(range(40))
+    assert [w.seen for w in workers] == [list(range(k, 40, 3)) for k in range(3)]  # always the same frames
+    estimate = next(t for t in report.stages if t.name == "estimate")
+    assert estimate.items == 40
+
+
+def test_a_parallel_worker_error_reaches_the_caller_in_order(video: Path) -> None:
+    sink = RecordingSink()
+    pipeline = Pipeline(CaptureThread(VideoFileSource(video)), [JitteryEstimator(0), JitteryEstimator(1, fail_at=9)],
+                        sinks=[sink])
+    with pytest.raises(RuntimeError, match="broke at frame 9"):
+        pipeline.run()
+    assert sink.frames == list(range(9)) and sink.closed
+    assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
