@@ -82,7 +82,7 @@ def bench_render(
 
     forward_s, overlay_s, orbit_s, frame_s = [], [], [], []
     view = OrbitView()
-    with RenderThread(config.render.platform, width, height) as renderer:
+    with RenderThread(config.render.platform, width, height, config.render.msaa_samples) as renderer:
         for i, p in enumerate(params):
             start = time.perf_counter()
             mesh = model.meshes(p)
@@ -107,7 +107,8 @@ def bench_render(
         "orbit_ms": round(orbit_ms, 2), "orbit_fps": round(1000 / orbit_ms, 1),
         "frame_ms": round(frame_ms, 2), "frame_fps": round(1000 / frame_ms, 1),
     }
-    table = Table(title=f"render: one person, {width}x{height}, {config.render.platform}, median of {frames} frames")
+    table = Table(title=f"render: one person, {width}x{height}, {config.render.platform}, "
+                        f"msaa {config.render.msaa_samples}, median of {frames} frames")
     for column in ("stage", "ms", "fps"):
         table.add_column(column, justify="left" if column == "stage" else "right")
     table.add_row("SMPL-X forward + mesh", f"{forward_ms:.1f}", "")

@@ -196,7 +196,7 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
         if body is None:
             raise ValueError("an overlay needs a body model")
         sinks.append(OverlayVideoSink(options.overlay, source.info.fps, source.info.width, source.info.height,
-                                      body, config.render.platform))
+                                      body, config.render.platform, msaa_samples=config.render.msaa_samples))
     smoothing = smoothing_settings(config, options.smoothing)
     smoother = OnlineSmoother(smoothing, fps=source.info.fps) if smoothing.enabled else None
     detector, tracker = detection

@@ -46,7 +46,7 @@ class OverlayVideoSink:
     """
 
     def __init__(self, path: Path, fps: float, width: int, height: int, body: MeshSource, render_platform: str,
-                 opacity: float = 0.8) -> None:
+                 opacity: float = 0.8, msaa_samples: int = 0) -> None:
         self.path = Path(path)
         self.body = body
         self.opacity = opacity
@@ -54,7 +54,7 @@ class OverlayVideoSink:
         if not self._writer.isOpened():
             raise ExportError(f"Cannot write the overlay video {self.path}.",
                               "Check that its folder exists and is writable, and that the name ends in .mp4.")
-        self._renderer = RenderThread(render_platform, width, height).start()
+        self._renderer = RenderThread(render_platform, width, height, msaa_samples).start()
         self.frames = 0
 
     def consume(self, result: FrameResult) -> None:

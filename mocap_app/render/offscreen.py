@@ -33,11 +33,24 @@ if not hasattr(np, "infty"):
 logging.getLogger("OpenGL.acceleratesupport").setLevel(logging.WARNING)
 
 import pyrender  # noqa: E402  (after the alias above)
-from OpenGL.GL import GL_ARRAY_BUFFER, glBindBuffer, glBufferSubData  # noqa: E402
+import pyrender.renderer  # noqa: E402
+from OpenGL.GL import GL_ARRAY_BUFFER, glBindBuffer, glBufferSubData, glRenderbufferStorageMultisample  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
 Z_NEAR_M, Z_FAR_M = 0.05, 100.0
+
+# pyrender renders offscreen (EGL) into a framebuffer with a fixed 4x multisampling, which doubles the
+# cost of a frame on a software rasteriser (640x480 avatar overlay, llvmpipe: 31.8 ms at 4x, 14.9 ms
+# without). It allocates those buffers through this one GL call, so the sample count is set there.
+_msaa_samples = 0
+
+
+def _storage_multisample(target: int, _samples: int, internal_format: int, width: int, height: int) -> None:
+    glRenderbufferStorageMultisample(target, _msaa_samples, internal_format, width, height)
+
+
+pyrender.renderer.glRenderbufferStorageMultisample = _storage_multisample
 ORBIT_BACKGROUND = (0.16, 0.17, 0.20)
 GRID_COLOR = (0.55, 0.57, 0.62)
 
@@ -59,7 +72,10 @@ class MeshRenderer:
     frame to frame while a slot's topology stays the same: only positions and normals are re-sent.
     """
 
-    def __init__(self, width: int = 640, height: int = 480) -> None:
+    def __init__(self, width: int = 640, height: int = 480, msaa_samples: int = 0) -> None:
+        """msaa_samples: multisample antialiasing (0 = off, fastest; 4 = smooth edges, ~2x slower on CPUs)."""
+        global _msaa_samples
+        _msaa_samples = msaa_samples  # one renderer per process (see RenderThread)
         self._renderer = pyrender.OffscreenRenderer(width, height)
         self._scene = pyrender.Scene(bg_color=(0.0, 0.0, 0.0, 0.0), ambient_light=(0.35, 0.35, 0.35))
         self._input_camera = pyrender.IntrinsicsCamera(fx=500.0, fy=500.0, cx=320.0, cy=240.0,

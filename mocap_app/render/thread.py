@@ -44,8 +44,9 @@ class RenderThread:
 
     _running_lock = threading.Lock()
 
-    def __init__(self, platform: str, width: int = 640, height: int = 480) -> None:
+    def __init__(self, platform: str, width: int = 640, height: int = 480, msaa_samples: int = 0) -> None:
         self.platform = platform
+        self.msaa_samples = msaa_samples
         self.width, self.height = width, height
         self._requests: queue.Queue[_Request | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -92,7 +93,7 @@ class RenderThread:
         try:
             from .offscreen import MeshRenderer  # imports OpenGL: on this thread, after select_platform
 
-            renderer = MeshRenderer(self.width, self.height)
+            renderer = MeshRenderer(self.width, self.height, self.msaa_samples)
         except Exception as exc:  # reported to start() and raised there
             ready.set_exception(exc)
             return

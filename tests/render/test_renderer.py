@@ -159,7 +159,7 @@ def test_renderer_creation_failure_becomes_a_dependency_error(renderer: RenderTh
 
     renderer.close()  # one at a time; the module fixture's close() after this is a no-op
 
-    def broken(self, width: int, height: int) -> None:
+    def broken(self, width: int, height: int, msaa_samples: int = 0) -> None:
         raise RuntimeError("eglInitialize failed")
 
     monkeypatch.setattr(offscreen.MeshRenderer, "__init__", broken)
