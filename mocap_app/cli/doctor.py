@@ -115,6 +115,22 @@ def _mediapipe_check() -> Check:
     return Check("MediaPipe (default estimator)", "ok", f"holistic models bundled ({len(MEDIAPIPE_MODELS)} files)")
 
 
+def _avatar_check() -> Check:
+    """The free default avatar: built already, or built (once, about a minute) on first use."""
+    from mocap_app.body.avatar import AvatarCache
+
+    cache = AvatarCache.resolve()
+    built = sum(p.stat().st_size for p in cache.anny_dir.rglob("*.safetensors")) if cache.anny_dir.is_dir() else 0
+    if importlib.util.find_spec("anny") is None:
+        return Check("Default avatar (Anny)", "fail", "the anny package is not installed",
+                     "pip install -r requirements.txt")
+    if built:
+        return Check("Default avatar (Anny)", "ok", f"built, {built / 1e9:.2f} GB cache in {cache.anny_dir}")
+    return Check("Default avatar (Anny)", "info", f"not built yet (cache folder {cache.anny_dir})",
+                 "Nothing to do: the first run builds it (about a minute, ~0.8 GB there; set ANNY_CACHE_DIR to "
+                 "put it elsewhere).")
+
+
 def _camera_check() -> Check:
     cameras = list_cameras()
     if cameras:
@@ -195,6 +211,7 @@ def run_checks(config: AppConfig) -> list[Check]:
         *_opengl_checks(config),
         *_qt_checks(),
         _mediapipe_check(),
+        _avatar_check(),
         _camera_check(),
         *_checkpoint_checks(Path(config.paths.checkpoints)),
         *_body_model_checks(Path(config.paths.body_models)),

@@ -33,7 +33,7 @@ def test_doctor_reports_each_missing_item_with_what_to_do(tmp_path: Path) -> Non
     out = result.stdout
     assert result.returncode == 1, out + result.stderr  # the broken files are blocking problems
     for expected in ("Python", "PyTorch", "ONNX Runtime", "TensorRT", "OpenGL offscreen: egl", "Qt platform",
-                     "MediaPipe", "Cameras", "not present: smpler_x_b32.pth.tar",
+                     "MediaPipe", "Default avatar (Anny)", "Cameras", "not present: smpler_x_b32.pth.tar",
                      "smaller than its 128 MB of weights", "lacks f, shapedirs", "only SMPLX_MALE.pkl found",
                      "chumpy", "not present: SMPLX_FEMALE.npz", "smpl-x.is.tue.mpg.de"):
         assert expected in out, expected
