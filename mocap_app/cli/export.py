@@ -26,6 +26,8 @@ def export_command(
     format_name: str = typer.Option(None, "--format", "-f", help="fbx, bvh, glb or npz (default: from suffix)."),
     bone_names: str = typer.Option(None, "--bone-names", help="smplx, mixamo, unreal or unity."),
     up_axis: str = typer.Option(None, "--up", help="FBX up axis: y (default) or z."),
+    root: str = typer.Option(None, "--root", help="ground (default: standing on the floor at the origin) or "
+                             "camera (where the camera saw the body, camera at the origin)."),
     units: str = typer.Option(None, "--units", help="FBX/BVH lengths: cm (default) or m."),
     rotation_order: str = typer.Option(None, "--rotation-order", help="BVH Euler order, e.g. ZXY (default)."),
     hands: bool = typer.Option(None, "--hands/--no-hands", help="Export the finger joints (default: yes)."),
@@ -64,7 +66,8 @@ def export_command(
         if not clips:
             raise ConfigError(f"{clip_path} has no person with track id {person}.",
                               f"Track ids in it: {', '.join(str(c.track_id) for c in load_clips(clip_path))}.")
-    given = {"bone_names": bone_names, "up_axis": up_axis, "units": units, "rotation_order": rotation_order,
+    given = {"bone_names": bone_names, "up_axis": up_axis, "root": root, "units": units,
+             "rotation_order": rotation_order,
              "hands": hands, "face": face, "fps": fps}
     options = ExportOptions(**{key: value for key, value in given.items() if value is not None})
     body_models = Path(config.paths.body_models)

@@ -84,6 +84,8 @@ def process_command(
                              "avatar), smplx, avatar or none (skeleton only)."),
     overlay: Path = typer.Option(None, "--overlay", help="Also write the input with the body drawn over it (.mp4)."),
     bone_names: str = typer.Option("smplx", "--bone-names", help="smplx, mixamo, unreal or unity."),
+    root: str = typer.Option("ground", "--root", help="ground: standing on the floor at the origin; camera: "
+                             "where the camera saw the body (camera at the origin)."),
     keep_journal: bool = typer.Option(False, "--keep-journal", help="Keep the crash-safe recording afterwards."),
 ) -> None:
     """Capture the motion in videos or image folders and export it.
@@ -100,7 +102,7 @@ def process_command(
         raise ConfigError("--overlay names one video; it needs a single input.", "Process the inputs one by one.")
     options = ProcessOptions(model=model, backend=backend, precision=precision, max_people=max_people, person=person,
                              overlay=overlay, mesh=mesh, smoothing=smoothing, keep_journal=keep_journal,
-                             export=ExportOptions(bone_names=bone_names))
+                             export=ExportOptions(bone_names=bone_names, root=root))
     for input_path, outs in plan.items():
         check_input(input_path, config)
         check_request(outs, options, config)

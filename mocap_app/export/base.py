@@ -19,6 +19,7 @@ from .rotations import ROTATION_ORDERS
 
 UNITS = {"cm": 100.0, "m": 1.0}  # unit name → scale from metres
 UP_AXES = ("y", "z")
+ROOT_PLACEMENTS = ("ground", "camera")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class ExportOptions:
     rotation_order: Euler order of BVH rotation channels ("ZXY" = Zrotation Xrotation Yrotation).
     units: "cm" or "m" for lengths in the file. up_axis: "y" or "z", the file's up axis.
     fps: frame rate written to the file; None = the clip's.
+    root: where the body stands in the file: "ground" = on the floor (y = 0 under the feet) at the
+        origin (first frame's position), moving from there; "camera" = where the camera saw it (the
+        camera at the origin, looking down -z).
     """
 
     rest_joints: np.ndarray | None = None
@@ -43,10 +47,11 @@ class ExportOptions:
     rotation_order: str = "ZXY"
     units: str = "cm"
     up_axis: str = "y"
+    root: str = "ground"
     fps: float | None = None
 
     def __post_init__(self) -> None:
-        choices = {"bone_names": tuple(BONE_NAME_TABLES), "rotation_order": ROTATION_ORDERS,
+        choices = {"bone_names": tuple(BONE_NAME_TABLES), "rotation_order": ROTATION_ORDERS, "root": ROOT_PLACEMENTS,
                    "units": tuple(UNITS), "up_axis": UP_AXES}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:

@@ -73,7 +73,7 @@ class BvhExporter:
 
     format: ClassVar[str] = "bvh"
     suffix: ClassVar[str] = ".bvh"
-    options: ClassVar[tuple[str, ...]] = ("rest_joints", "hands", "face", "bone_names", "rotation_order",
+    options: ClassVar[tuple[str, ...]] = ("root", "rest_joints", "hands", "face", "bone_names", "rotation_order",
                                           "units", "fps")
 
     def write(self, clip: MotionClip, path: Path, options: ExportOptions) -> Path:

@@ -365,7 +365,7 @@ class FbxExporter:
 
     format: ClassVar[str] = "fbx"
     suffix: ClassVar[str] = ".fbx"
-    options: ClassVar[tuple[str, ...]] = ("rest_joints", "mesh", "hands", "face", "bone_names", "units",
+    options: ClassVar[tuple[str, ...]] = ("root", "rest_joints", "mesh", "hands", "face", "bone_names", "units",
                                           "up_axis", "fps")
 
     def write(self, clip: MotionClip, path: Path, options: ExportOptions) -> Path:

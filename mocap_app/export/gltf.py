@@ -170,7 +170,7 @@ class GlbExporter:
 
     format: ClassVar[str] = "glb"
     suffix: ClassVar[str] = ".glb"
-    options: ClassVar[tuple[str, ...]] = ("rest_joints", "mesh", "hands", "face", "bone_names", "fps")
+    options: ClassVar[tuple[str, ...]] = ("root", "rest_joints", "mesh", "hands", "face", "bone_names", "fps")
 
     def write(self, clip: MotionClip, path: Path, options: ExportOptions) -> Path:
         check_clip(clip)

@@ -12,6 +12,7 @@ Conventions shared by every skeleton format:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,7 +123,34 @@ def skeleton_motion(clip: MotionClip, options: ExportOptions, units: str | None 
     root_camera = clip.transl.astype(np.float64) + rest_model[0]
     root_positions = scale * (root_camera @ to_file.T)
     names = bone_names(options.bone_names)
-    return SkeletonMotion(
+    motion = SkeletonMotion(
         names=tuple(names[j] for j in joints), joints=joints, parents=parents,
         rest_positions=rest_positions, offsets=offsets, local_rotations=local,
         root_positions=root_positions, fps=float(options.fps or clip.fps), scale=scale, axes=axes)
+    if options.root == "ground":
+        motion = dataclasses.replace(motion, root_positions=root_positions + _ground_shift(motion, options))
+    return motion
+
+
+def _ground_shift(motion: SkeletonMotion, options: ExportOptions) -> np.ndarray:
+    """(3,) file-space shift that stands the body on the floor at the origin.
+
+    Horizontally the first frame's root goes to the origin. Vertically the floor is where the feet's
+    lowest point is in a typical frame (the median over the clip): estimated takes drift up and down,
+    and a standing body should touch the floor rather than float above the one frame estimated
+    lowest. The feet's lowest point is the foot joints minus their height above the sole, measured on
+    the mesh's rest pose when there is one.
+    """
+    up = motion.axes @ np.array([0.0, 1.0, 0.0])
+    feet = [i for i, j in enumerate(motion.joints)
+            if JOINT_NAMES[j] in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
+    _, positions = motion.global_transforms()
+    lowest_feet = (positions[:, feet] @ up).min(axis=1)
+    sole_below_joints = 0.0
+    if options.mesh is not None:
+        rest_feet = rest_joints_of(options)[[JOINT_INDEX[n] for n in ("left_foot", "right_foot")], 1].min()
+        sole_below_joints = motion.scale * max(0.0, rest_feet - options.mesh.vertices[:, 1].min())
+    floor = np.median(lowest_feet) - sole_below_joints
+    start = motion.root_positions[0]
+    horizontal = start - (start @ up) * up
+    return -horizontal - floor * up

@@ -147,3 +147,25 @@ def test_mesh_is_validated(clip, tmp_path):
         with pytest.raises(ExportError, match="5 frames"):
             export_clip(clip, tmp_path / f"a{suffix}", ExportOptions(mesh=short))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ground_root_stands_the_body_on_the_floor_at_the_origin(clip) -> None:
+    from mocap_app.core.skeleton import JOINT_INDEX
+    from mocap_app.export.motion import skeleton_motion
+
+    feet = [JOINT_INDEX[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
+    for up_axis, up in (("y", np.array([0.0, 1.0, 0.0])), ("z", np.array([0.0, 0.0, 1.0]))):
+        ground = skeleton_motion(clip, ExportOptions(up_axis=up_axis, units="m"))
+        camera = skeleton_motion(clip, ExportOptions(up_axis=up_axis, units="m", root="camera"))
+        _, positions = ground.global_transforms()
+        bones = [int(np.flatnonzero(ground.joints == j)[0]) for j in feet]
+        lowest = (positions[:, bones] @ up).min(axis=1)
+        assert np.median(lowest) == pytest.approx(0.0, abs=1e-9)  # feet on the floor
+        start = ground.root_positions[0]
+        np.testing.assert_allclose(start - (start @ up) * up, 0.0, atol=1e-9)  # starts at the origin
+        # Same motion, only moved: frame-to-frame root steps are those of the camera placement.
+        np.testing.assert_allclose(np.diff(ground.root_positions, axis=0), np.diff(camera.root_positions, axis=0),
+                                   atol=1e-9)
+        np.testing.assert_allclose(ground.local_rotations, camera.local_rotations)
+    with pytest.raises(ConfigError, match="'root=floor' is an invalid export option"):
+        ExportOptions(root="floor")
