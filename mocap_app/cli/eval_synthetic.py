@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mocap_app.body.metrics import pa_mpjpe
 from mocap_app.core.errors import ConfigError
 from mocap_app.core.frames import CameraIntrinsics, Frame
 from mocap_app.core.params import SmplxParams
@@ -36,16 +37,6 @@ BODY_JOINTS = np.arange(22)  # pelvis + 21 body joints
 HAND_JOINTS = np.arange(25, 55)
 JAW = JOINT_INDEX["jaw"]
 ESTIMATORS = ("landmarks",)
-
-
-def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
-    """Mean joint distance (same unit as the inputs) after the best similarity transform of pred (J, 3) onto gt."""
-    p, g = pred - pred.mean(0), gt - gt.mean(0)
-    u, s, vt = np.linalg.svd(p.T @ g)
-    d = np.sign(np.linalg.det(u @ vt))
-    rotation = u @ np.diag([1.0, 1.0, d]) @ vt
-    scale = (s * [1.0, 1.0, d]).sum() / (p**2).sum()
-    return float(np.linalg.norm(scale * p @ rotation - g, axis=1).mean())
 
 
 def rotation_errors_deg(pred_pose: np.ndarray, gt_pose: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mocap_app.body.metrics import pa_mpjpe
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX as J
@@ -16,16 +17,6 @@ from mocap_app.estimators.landmarks.synthetic import posed_joints
 from .conftest import FINGERS, facing_camera, random_pose
 
 BODY = slice(0, 22)
-
-
-def procrustes_error(pred: np.ndarray, gt: np.ndarray) -> float:
-    """Mean joint distance after the best similarity transform of pred onto gt (PA-MPJPE)."""
-    p, g = pred - pred.mean(0), gt - gt.mean(0)
-    u, s, vt = np.linalg.svd(p.T @ g)
-    d = np.sign(np.linalg.det(u @ vt))
-    rot = u @ np.diag([1, 1, d]) @ vt
-    scale = (s * [1, 1, d]).sum() / (p**2).sum()
-    return float(np.linalg.norm(scale * p @ rot - g, axis=1).mean())
 
 
 def bend_angle(joints: np.ndarray, a: int, b: int, c: int) -> float:
@@ -43,7 +34,7 @@ def fit_errors(pose: np.ndarray, transl: np.ndarray, camera, obs: HolisticLandma
     fit = LandmarkFitter(**fitter_args).fit(obs, camera)
     _, gt = posed_joints(pose, transl)
     _, est = posed_joints(fit.full_pose, fit.transl)
-    pa = procrustes_error(est[BODY], gt[BODY])
+    pa = pa_mpjpe(est[BODY], gt[BODY])
     mpjpe = float(np.linalg.norm(est[BODY] - gt[BODY], axis=1).mean())
     return pa, mpjpe, gt, est
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from mocap_app.body.kinematics import posed_joints
+from mocap_app.body.metrics import pa_mpjpe
 from mocap_app.capture import VideoFileSource
 from mocap_app.core import MotionClip
 from mocap_app.export.npz import load_exported_npz
@@ -24,19 +25,6 @@ def run_main(*args: str, timeout: float = 600, cwd: Path = ROOT) -> subprocess.C
     env = dict(os.environ, COLUMNS="200")
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
                           timeout=timeout, env=env, cwd=cwd)
-
-
-def pa_errors_mm(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """Per-frame mean joint distance after the best similarity transform of each predicted frame onto the truth."""
-    errors = []
-    for p, g in zip(pred, gt, strict=True):
-        p0, g0 = p - p.mean(0), g - g.mean(0)
-        u, s, vt = np.linalg.svd(p0.T @ g0)
-        d = np.sign(np.linalg.det(u @ vt))
-        rotation = u @ np.diag([1.0, 1.0, d]) @ vt
-        scale = (s * [1.0, 1.0, d]).sum() / (p0**2).sum()
-        errors.append(np.linalg.norm(scale * p0 @ rotation - g0, axis=1).mean() * 1000)
-    return np.array(errors)
 
 
 @pytest.mark.slow
@@ -54,8 +42,9 @@ def test_sample_clip_to_fbx_npz_and_overlay(tmp_path: Path) -> None:
     truth = MotionClip.load(ROOT / "assets" / "samples" / "demo_truth.npz")
     assert clip.num_frames == truth.num_frames and clip.fps == 30.0
     body = slice(0, 22)
-    errors = pa_errors_mm(posed_joints([clip.frame(i) for i in range(clip.num_frames)])[:, body],
-                          posed_joints([truth.frame(i) for i in range(truth.num_frames)])[:, body])
+    estimated = posed_joints([clip.frame(i) for i in range(clip.num_frames)])[:, body]
+    expected = posed_joints([truth.frame(i) for i in range(truth.num_frames)])[:, body]
+    errors = 1000 * np.array([pa_mpjpe(p, g) for p, g in zip(estimated, expected, strict=True)])
     assert np.median(errors) < 80, np.percentile(errors, [50, 90, 100])
 
 
