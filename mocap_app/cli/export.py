@@ -33,13 +33,12 @@ def export_command(
     hands: bool = typer.Option(None, "--hands/--no-hands", help="Export the finger joints (default: yes)."),
     face: bool = typer.Option(None, "--face/--no-face", help="Export jaw and eye joints (default: yes)."),
     fps: float = typer.Option(None, "--fps", help="Frame rate written to the file (default: the clip's)."),
-    mesh: str = typer.Option(None, "--mesh", help="FBX/glb body mesh, whose skeleton the bones also take: auto "
-                             "(default: SMPL-X when the model file of the clip's gender exists, else the default "
-                             "avatar, built on first use in about a minute), smplx, avatar or none. BVH stays "
-                             "skeleton-only; smplx or avatar give it that body's rest skeleton."),
+    mesh: str = typer.Option(None, "--mesh", help="The body whose skeleton the bones take, and whose mesh FBX/glb "
+                             "carry: auto (default: SMPL-X when the model file of the clip's gender exists, else "
+                             "the default avatar, built on first use in about a minute), smplx, avatar, or none "
+                             "(skeleton only: the clip's SMPL-X body or a reference adult)."),
     rest_joints: Path = typer.Option(None, "--rest-joints", help="(55, 3) .npy rest joints in metres, skeleton "
-                                     "only (default: the mesh's body; with --mesh none or for BVH the clip's "
-                                     "SMPL-X body, else a reference adult)."),
+                                     "only (default: the --mesh body)."),
     smoothing: str = typer.Option(None, "--smoothing", help="off, light, medium or strong: look-ahead smoothing "
                                   "before writing (default: the settings' preset for journals, which hold raw "
                                   "estimates; off for clips, which are smoothed already)."),

@@ -85,8 +85,9 @@ def body_for(clip: MotionClip, row: ExportFormat, mesh: str | None, rest_joints:
             raise ConfigError("--rest-joints and --mesh smplx|avatar both choose the body.",
                               "Give one of them (--rest-joints exports the skeleton without a mesh).")
         return rest_joints_for(clip, rest_joints, body_models), None
-    # BVH and other skeleton-only formats take a body only when asked to (building one costs seconds).
-    if choice == "none" or ("mesh" not in row.options and not explicit):
+    # Skeleton-only formats (BVH) take the same body as FBX/glb would, so one take exported to both
+    # has one skeleton.
+    if choice == "none":
         return rest_joints_for(clip, None, body_models), None
     from mocap_app.body.skinned import skinned_body  # torch, smplx and anny load in seconds: only if needed
 

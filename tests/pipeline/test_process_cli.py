@@ -158,3 +158,17 @@ def test_a_folder_of_videos_gives_one_file_per_video_and_format(tmp_path: Path) 
     assert load_exported_npz(out / "take1.npz").num_frames == 12
     assert load_exported_npz(out / "take2.npz").num_frames == 8
     assert "take1.mp4" in result.stdout and "take2.mp4" in result.stdout
+
+
+def test_fbx_and_bvh_of_one_take_share_one_skeleton(tmp_path: Path) -> None:
+    cut_sample(tmp_path / "take.mp4", 6)
+    result = run_main("process", str(tmp_path / "take.mp4"), "-o", str(tmp_path / "t.bvh"), "-o",
+                      str(tmp_path / "t.npz"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    from mocap_app.body.avatar import AnnyAvatar
+
+    rest = AnnyAvatar(progress=lambda line: None).rest_joints()  # no SMPL-X files: the default avatar's body
+    bvh = (tmp_path / "t.bvh").read_text().splitlines()
+    knee_line = next(i for i, line in enumerate(bvh) if line.strip() == "JOINT left_knee")
+    offset = np.array([float(v) for v in bvh[knee_line + 2].split()[1:4]])
+    np.testing.assert_allclose(offset, 100.0 * (rest[4] - rest[1]), atol=1e-3)  # left hip → knee, cm
