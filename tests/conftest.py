@@ -31,3 +31,18 @@ def smplx_model(smplx_body_models: Path):  # -> SmplxModel (imported lazily: tor
     from mocap_app.body.smplx_model import SmplxModel
 
     return SmplxModel(smplx_body_models, "neutral")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked `gpu` run only where CUDA works; elsewhere they are skipped with the reason."""
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if not gpu_items:
+        return
+    import pytest
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs an NVIDIA GPU with CUDA (torch.cuda.is_available() is False)")
+    for item in gpu_items:
+        item.add_marker(skip)
