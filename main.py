@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-from mocap_app.cli import main  # noqa: E402
+from mocap_app.cli import main
 
 if __name__ == "__main__":
     main()
