@@ -1,4 +1,4 @@
-"""The layout rules of STYLE.md §8.1, read from the imports (tools/check_layers.py, a copy of the team's checker)."""
+"""House rules read from the code: the layout of STYLE.md §8.1 (tools/check_layers.py, a copy of the team's checker) and ruff."""
 
 from __future__ import annotations
 
@@ -23,3 +23,9 @@ def test_importing_the_pipeline_layers_loads_no_qt_or_tensorrt() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_ruff_finds_nothing() -> None:
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]
