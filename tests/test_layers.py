@@ -1,4 +1,5 @@
-"""House rules read from the code: the layout of STYLE.md §8.1 (tools/check_layers.py, a copy of the team's checker) and ruff."""
+"""House rules read from the code: the layout of STYLE.md §8.1 (tools/check_layers.py, a copy of the
+team's checker) and ruff's lint settings."""
 
 from __future__ import annotations
 
