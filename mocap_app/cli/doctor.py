@@ -17,16 +17,12 @@ from rich.table import Table
 from mocap_app.backends.probe import onnxruntime_info, tensorrt_info, torch_info
 from mocap_app.capture import list_cameras
 from mocap_app.core.config import AppConfig
+from mocap_app.models.configs import CONFIGS
 
 from .app import app, current_config
 
 # Official SMPLer-X releases: file name → parameter count (fp32 weights are 4 bytes each).
-CHECKPOINTS = {
-    "smpler_x_s32.pth.tar": 32_008_024,
-    "smpler_x_b32.pth.tar": 102_939_928,
-    "smpler_x_l32.pth.tar": 326_654_872,
-    "smpler_x_h32.pth.tar": 661_827_096,
-}
+CHECKPOINTS = {config.checkpoint: config.num_params for config in CONFIGS.values() if config.checkpoint}
 BODY_MODEL_FILES = ("SMPLX_NEUTRAL.npz", "SMPLX_MALE.npz", "SMPLX_FEMALE.npz")
 SMPLX_KEYS = ("v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table")
 MEDIAPIPE_MODELS = ("pose_landmark/pose_landmark_full.tflite", "pose_detection/pose_detection.tflite",

@@ -1,5 +1,8 @@
-"""Pure PyTorch networks (no file I/O, no device logic): SMPLer-X in four sizes."""
+"""Pure PyTorch networks (no file I/O, no device logic): SMPLer-X in four sizes (`models.smplerx`).
 
-from .smplerx import CONFIGS, OUTPUT_NAMES, SMPLerX, SmplerxConfig, build_smplerx, decode_outputs
+The size table (`models.configs`) imports without torch; import `models.smplerx` for the network itself.
+"""
 
-__all__ = ["CONFIGS", "OUTPUT_NAMES", "SMPLerX", "SmplerxConfig", "build_smplerx", "decode_outputs"]
+from .configs import CONFIGS, SmplerxConfig
+
+__all__ = ["CONFIGS", "SmplerxConfig"]

@@ -15,12 +15,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .configs import CONFIGS, SmplerxConfig
 from .ops import restore_bbox, roi_align_avg, sample_joint_features, soft_argmax_2d, soft_argmax_3d
 from .rotations import rot6d_to_axis_angle
 
@@ -49,33 +49,6 @@ DEPTH_SCALE = math.sqrt(FOCAL[0] * FOCAL[1] * CAMERA_3D_SIZE**2 / (INPUT_BODY_HW
 # `joint_img` is (x, y) in body heat-map cells (12x16) plus a depth bin (z), hands included.
 OUTPUT_NAMES = ("root_pose_6d", "body_pose_6d", "lhand_pose_6d", "rhand_pose_6d", "jaw_pose_6d", "betas",
                 "expression", "cam_param", "joint_img", "lhand_bbox", "rhand_bbox", "face_bbox")
-
-
-@dataclass(frozen=True)
-class SmplerxConfig:
-    """One network size. `checkpoint` is the official file name; `num_params` the parameter count (no buffers)."""
-
-    name: str
-    embed_dim: int
-    depth: int
-    num_heads: int
-    checkpoint: str = ""
-    num_params: int = 0
-    mlp_ratio: int = 4
-
-    @property
-    def title(self) -> str:
-        return f"SMPLer-X-{self.name.upper()}32" if self.checkpoint else f"SMPLer-X ({self.name})"
-
-
-CONFIGS: dict[str, SmplerxConfig] = {
-    "s": SmplerxConfig("s", 384, 12, 12, "smpler_x_s32.pth.tar", 32_008_024),
-    "b": SmplerxConfig("b", 768, 12, 12, "smpler_x_b32.pth.tar", 102_939_928),
-    "l": SmplerxConfig("l", 1024, 24, 16, "smpler_x_l32.pth.tar", 326_654_872),
-    "h": SmplerxConfig("h", 1280, 32, 16, "smpler_x_h32.pth.tar", 661_827_096),
-    # Test-only size of reference_tiny: S's layout with a 64-wide, 2-block ViT.
-    "tiny": SmplerxConfig("tiny", 64, 2, 2),
-}
 
 
 def _linear_stack(dims: list[int], relu_final: bool = False) -> nn.Sequential:
