@@ -15,6 +15,16 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+def check_output_folder(folder: Path, what: str = "Output") -> None:
+    """Fail before any work when files cannot be created in `folder` (missing, not a folder, read-only)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise ExportError(f"{what} folder {folder} {problem}.", "Create it first, or choose another path.")
+    if not os.access(folder, os.W_OK):
+        raise ExportError(f"{what} folder {folder} is not writable.", "Choose a folder you can write to.")
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     """Run `write(handle)` on a temp file in the target folder, then rename it to `path` in one step.
 

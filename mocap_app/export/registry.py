@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mocap_app.core.errors import ConfigError, ExportError, UnsupportedFormatError
+from mocap_app.core.errors import ConfigError, UnsupportedFormatError
+from mocap_app.core.files import check_output_folder
 from mocap_app.core.params import MotionClip
 
 from .base import Exporter, ExportOptions
@@ -70,12 +70,7 @@ def check_options(row: ExportFormat, options: ExportOptions) -> None:
 def check_destination(path: Path, format_name: str | None = None) -> None:
     """Fail early, before any work, when `path` cannot be written: unknown format, missing or read-only folder."""
     format_for(path, format_name)
-    folder = Path(path).parent
-    if not folder.is_dir():
-        problem = "is not a folder" if folder.exists() else "does not exist"
-        raise ExportError(f"Output folder {folder} {problem}.", "Create it first, or choose another path.")
-    if not os.access(folder, os.W_OK):
-        raise ExportError(f"Output folder {folder} is not writable.", "Choose a folder you can write to.")
+    check_output_folder(Path(path).parent)
 
 
 def person_path(path: Path, track_id: int, several: bool) -> Path:

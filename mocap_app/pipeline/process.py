@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mocap_app.capture import CaptureThread, SourceInfo, open_source
 from mocap_app.core.config import AppConfig
-from mocap_app.core.errors import ConfigError, ExportError, ModelFileError
+from mocap_app.core.errors import ConfigError, ModelFileError
+from mocap_app.core.files import check_output_folder
 from mocap_app.core.params import MotionClip
 from mocap_app.export import ExportOptions, check_destination, person_path
+from mocap_app.models.configs import CONFIGS
 from mocap_app.smoothing import OnlineSmoother, SmoothingConfig, smooth_clip, smoothing_config
 
 from .exporting import MESH_CHOICES, export_with_body
@@ -29,8 +30,8 @@ from .sinks import JournalSink, MeshSource, OverlayVideoSink
 
 logger = logging.getLogger(__name__)
 
-MODELS = ("default", "smplerx-s", "smplerx-b", "smplerx-l", "smplerx-h")
-CHECKPOINT_NAMES = {f"smplerx-{size}": f"smpler_x_{size}32.pth.tar" for size in "sblh"}
+CHECKPOINT_NAMES = {f"smplerx-{size}": config.checkpoint for size, config in CONFIGS.items() if config.checkpoint}
+MODELS = ("default", *CHECKPOINT_NAMES)
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,7 @@ def check_request(outputs: list[Path], options: ProcessOptions, config: AppConfi
     for path in outputs:
         check_destination(path)
     if options.overlay is not None:
-        folder = options.overlay.parent
-        if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise ExportError(f"Overlay folder {folder} does not exist or is not writable.",
-                              "Create it first, or choose another path.")
+        check_output_folder(options.overlay.parent, "Overlay")
 
 
 def check_input(input_spec: str | Path, config: AppConfig) -> SourceInfo:
