@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -24,34 +25,40 @@ def segments(frame_index: np.ndarray, max_missing_frames: int) -> list[tuple[int
     return list(itertools.pairwise(bounds))
 
 
+def _step_through(track: TrackFilter, clip: MotionClip, rows: range,
+                  grid_rows: dict[int, int], num_grid: int) -> Iterator[tuple[int, np.ndarray | None]]:
+    """Run `track` over every frame of the segment (predicting across gaps); yields (t, restart flags of
+    the frame's measurement, or None where it had none) after each step."""
+    for t in range(num_grid):
+        restarts = None
+        if t == 0:
+            track.start(clip.frame(rows.start))
+        else:
+            track.advance(1)
+            if t in grid_rows:
+                restarts = track.measure(clip.frame(grid_rows[t]))
+        yield t, restarts
+
+
 def _filter_segment(clip: MotionClip, rows: range, config: SmoothingConfig, model) -> tuple[np.ndarray, np.ndarray]:
     """Filtered values (F, NUM_VALUES) on every frame from the segment's first to its last, and its betas (10,)."""
     first = int(clip.frame_index[rows.start])
     grid_rows = {int(clip.frame_index[i]) - first: i for i in rows}
     num_grid = max(grid_rows) + 1
     track = TrackFilter(config, model, clip.fps)
+    steps = _step_through(track, clip, rows, grid_rows, num_grid)
     if track.bank is None:  # one-euro: causal only
         values = np.empty((num_grid, NUM_VALUES))
-        for t in range(num_grid):
-            if t == 0:
-                track.start(clip.frame(rows.start))
-            else:
-                track.advance(1)
-                if t in grid_rows:
-                    track.measure(clip.frame(grid_rows[t]))
+        for t, _ in steps:
             values[t] = track.values
         return values, track.betas
     k = track.bank.model.order
     xs = np.empty((num_grid, NUM_VALUES, k))
     Ps = np.empty((num_grid, NUM_VALUES, k, k))
     restarts = np.zeros((num_grid, NUM_VALUES), dtype=bool)
-    for t in range(num_grid):
-        if t == 0:
-            track.start(clip.frame(rows.start))
-        else:
-            track.advance(1)
-            if t in grid_rows:
-                restarts[t] = track.measure(clip.frame(grid_rows[t]))
+    for t, restarted in steps:
+        if restarted is not None:
+            restarts[t] = restarted
         xs[t], Ps[t] = track.bank.x, track.bank.P
     smoothed, _ = rts_smooth(xs, Ps, track.bank.model, track.bank.q, restarts)
     return smoothed[:, :, 0], track.betas
