@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-# OpenCV's FFmpeg/V4L2 warnings go to stderr and say nothing our errors don't; must be set before import.
-os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-import cv2
+import cv2  # quiet: mocap_app/__init__.py sets OpenCV's log level before any import of cv2
 import numpy as np
 
 from mocap_app.core.errors import CaptureError

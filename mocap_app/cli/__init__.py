@@ -1,4 +1,4 @@
-"""Command-line interface: `python main.py COMMAND` (typer). Each command group lives in its own module."""
+"""Command-line interface: `mocap COMMAND` (typer). Commands live in their own modules; `app` registers them."""
 
 from .app import app, main
 

@@ -1,17 +1,43 @@
-"""The typer application and the one place where `MocapError` becomes an exit code."""
+"""The typer application: every command registered here, and the one place where errors become exit codes.
+
+A `MocapError` (something the user can fix) prints `error:` + `hint:` and exits 1. Any other exception is a
+bug: its traceback and the environment go to a crash report (`core.crash`), the terminal gets one line naming
+that file, and the exit code is 70 (EX_SOFTWARE).
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 
 import typer
 
-from mocap_app.core.config import AppConfig, load_config
+from mocap_app.core.config import load_config
+from mocap_app.core.crash import write_crash_report
 from mocap_app.core.errors import MocapError
 from mocap_app.pipeline.process import smoothing_settings
+from mocap_app.render.platform import select_platform
+
+from . import (
+    bench_capture,
+    bench_detect,
+    bench_export,
+    bench_landmarks,
+    bench_model,
+    bench_pipeline,
+    bench_render,
+    bench_smoothing,
+    doctor,
+    eval_smoothing,
+    eval_synthetic,
+    export,
+    process,
+)
+
+EXIT_USER_ERROR = 1
+EXIT_CRASH = 70  # sysexits.h EX_SOFTWARE: an internal error, not the user's
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 app = typer.Typer(
     name="mocap",
@@ -25,6 +51,17 @@ eval_app = typer.Typer(help="Evaluations against known ground truth.", no_args_i
 app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
 
+app.command("process")(process.process_command)
+app.command("export", epilog=export.EPILOG)(export.export_command)
+app.command("doctor")(doctor.doctor)
+for name, command in (("capture", bench_capture.bench_capture), ("detect", bench_detect.bench_detect),
+                      ("export", bench_export.bench_export), ("landmarks", bench_landmarks.bench_landmarks),
+                      ("model", bench_model.bench_model), ("pipeline", bench_pipeline.bench_pipeline),
+                      ("render", bench_render.bench_render), ("smoothing", bench_smoothing.bench_smoothing)):
+    bench_app.command(name)(command)
+eval_app.command("smoothing")(eval_smoothing.eval_smoothing)
+eval_app.command("synthetic")(eval_synthetic.eval_synthetic)
+
 
 @app.callback()
 def _root(
@@ -36,41 +73,24 @@ def _root(
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = load_config(config_file, overrides)
     smoothing_settings(config)  # raw smoothing parameters are checked with the rest of the settings
-    # PyOpenGL binds its platform once, at import: choose it before any command imports pyrender.
-    os.environ.setdefault("PYOPENGL_PLATFORM", config.render.platform)
+    select_platform(config.render.platform)  # before any command imports OpenGL
     ctx.obj = config
 
 
-def current_config(ctx: typer.Context) -> AppConfig:
-    """The resolved settings of this invocation (defaults ← file ← --set)."""
-    return ctx.find_root().obj
-
-
-def _register_commands() -> None:
-    # Command modules attach themselves to `app` / `bench_app` / `eval_app` on import.
-    from . import (  # noqa: F401
-        bench_capture,
-        bench_detect,
-        bench_export,
-        bench_landmarks,
-        bench_model,
-        bench_pipeline,
-        bench_render,
-        bench_smoothing,
-        doctor,
-        eval_smoothing,
-        eval_synthetic,
-        export,
-        process,
-    )
-
-
-def main() -> None:
-    _register_commands()
+def main(argv: list[str] | None = None) -> None:
+    """The `mocap` / `python main.py` / `python -m mocap_app` entry point."""
     try:
-        app()
+        app(args=argv, standalone_mode=True)
     except MocapError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        report = write_crash_report(exc, sys.argv if argv is None else ["mocap", *argv])
+        print(f"error: mocap stopped on an internal error ({type(exc).__name__}); the traceback and this "
+              f"machine's details are in {report} — please attach that file to a bug report.", file=sys.stderr)
+        sys.exit(EXIT_CRASH)

@@ -17,8 +17,6 @@ from rich.table import Table
 from mocap_app.capture import CaptureThread, VideoFileSource
 from mocap_app.core.errors import CaptureError
 
-from .app import bench_app
-
 
 def write_test_video(path: Path, num_frames: int, width: int, height: int, fps: float = 30.0) -> Path:
     """A textured, moving synthetic clip (MPEG-4 Part 2), so decoding does real work."""
@@ -55,7 +53,6 @@ def capture_thread_fps(path: Path, queue_size: int) -> tuple[float, int]:
     return count / (time.perf_counter() - start), count
 
 
-@bench_app.command("capture")
 def bench_capture(
     video: Path = typer.Option(None, "--video", help="Video file to read (default: a generated 640x480 clip)."),
     frames: int = typer.Option(600, help="Frames in the generated clip."),

@@ -17,8 +17,6 @@ from mocap_app.core.errors import CaptureError
 from mocap_app.core.frames import Detection
 from mocap_app.detect import BlazePoseDetector, DetectorConfig, IouTracker
 
-from .app import bench_app
-
 DEFAULT_SOURCE = REPO_ROOT / "assets" / "samples" / "demo.mp4"
 
 
@@ -88,7 +86,6 @@ def _time_tracker(num_people: int, num_frames: int, width: int, height: int) -> 
     return times, len(ids)
 
 
-@bench_app.command("detect")
 def bench_detect(
     source: Path = typer.Option(DEFAULT_SOURCE, "--source", help="Image or video showing one person, centred."),
     frames: int = typer.Option(100, help="Detector calls to time per row."),

@@ -17,8 +17,6 @@ from mocap_app.core.params import MotionClip
 from mocap_app.core.skeleton import NUM_JOINTS
 from mocap_app.export import FORMATS, export_clip
 
-from .app import bench_app
-
 TARGET_S = 5.0
 
 
@@ -40,7 +38,6 @@ def synthetic_clip(num_frames: int, fps: float = 30.0, seed: int = 0) -> MotionC
         fps=fps)
 
 
-@bench_app.command("export")
 def bench_export(
     frames: int = typer.Option(18_000, help="Frames in the synthetic clip (18,000 = 10 min at 30 fps)."),
     rounds: int = typer.Option(1, help="Timed writes per format; the fastest is reported."),

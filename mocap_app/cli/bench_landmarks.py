@@ -17,8 +17,6 @@ from mocap_app.core.errors import CaptureError
 from mocap_app.core.frames import CameraIntrinsics, Frame
 from mocap_app.estimators.landmarks import LandmarkEstimator, LandmarkFitter, synthesize_landmarks
 
-from .app import bench_app
-
 DEFAULT_IMAGE = REPO_ROOT / "tests" / "data" / "landmarks" / "astronaut.jpg"
 TARGET_FPS = 24.0
 
@@ -58,7 +56,6 @@ def synthetic_fit_ms(rounds: int, refine_steps: int) -> float:
     return 1000.0 * float(np.median(times))
 
 
-@bench_app.command("landmarks")
 def bench_landmarks(
     source: Path = typer.Option(DEFAULT_IMAGE, "--source", help="Image or video showing one person."),
     frames: int = typer.Option(200, help="Frames to time (after 10 warm-up frames)."),

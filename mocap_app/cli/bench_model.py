@@ -16,8 +16,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .app import bench_app
-
 SIZES = ("s", "b", "l", "h")
 
 
@@ -32,7 +30,6 @@ def count_gflop(model: object, batch: np.ndarray) -> float:
     return counter.get_total_flops() / 1e9
 
 
-@bench_app.command("model")
 def bench_model(
     size: str = typer.Option(None, "--size", help="Network size: s, b, l or h (default: from --checkpoint, else s)."),
     backend: str = typer.Option("torch", "--backend", help="Inference backend."),

@@ -19,12 +19,11 @@ from mocap_app.pipeline.process import (
     process_input,
 )
 
-from .app import bench_app, current_config
+from .context import current_config
 
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "samples" / "demo.mp4"
 
 
-@bench_app.command("pipeline")
 def bench_pipeline(
     ctx: typer.Context,
     video: Path = typer.Option(SAMPLE, "--video", help="Input video (default: the bundled sample clip)."),

@@ -16,7 +16,7 @@ from rich.table import Table
 from mocap_app.core.frames import CameraIntrinsics
 from mocap_app.core.params import SmplxParams
 
-from .app import bench_app, current_config
+from .context import current_config
 
 TARGET_FPS = 30.0
 
@@ -41,7 +41,6 @@ def _median_ms(samples: list[float]) -> float:
     return 1000.0 * statistics.median(samples)
 
 
-@bench_app.command("render")
 def bench_render(
     ctx: typer.Context,
     frames: int = typer.Option(120, help="Frames to time (after 5 warm-up frames)."),
@@ -83,6 +82,7 @@ def bench_render(
     forward_s, overlay_s, orbit_s, frame_s = [], [], [], []
     view = OrbitView()
     with RenderThread(config.render.platform, width, height, config.render.msaa_samples) as renderer:
+        platform = renderer.platform
         for i, p in enumerate(params):
             start = time.perf_counter()
             mesh = model.meshes(p)
@@ -100,14 +100,14 @@ def bench_render(
     forward_ms, overlay_ms, orbit_ms, frame_ms = map(_median_ms, (forward_s, overlay_s, orbit_s, frame_s))
     figures = {
         "body_model": "synthetic SMPL-X (10475 vertices)" if synthetic else str(smplx_model_path(body_models)),
-        "platform": config.render.platform, "width": width, "height": height, "frames": frames,
+        "platform": platform, "width": width, "height": height, "frames": frames,
         "torch_threads": torch.get_num_threads(),
         "smplx_forward_ms": round(forward_ms, 2),
         "overlay_ms": round(overlay_ms, 2), "overlay_fps": round(1000 / overlay_ms, 1),
         "orbit_ms": round(orbit_ms, 2), "orbit_fps": round(1000 / orbit_ms, 1),
         "frame_ms": round(frame_ms, 2), "frame_fps": round(1000 / frame_ms, 1),
     }
-    table = Table(title=f"render: one person, {width}x{height}, {config.render.platform}, "
+    table = Table(title=f"render: one person, {width}x{height}, {platform}, "
                         f"msaa {config.render.msaa_samples}, median of {frames} frames")
     for column in ("stage", "ms", "fps"):
         table.add_column(column, justify="left" if column == "stage" else "right")

@@ -15,7 +15,6 @@ from rich.table import Table
 from mocap_app.core.params import MotionClip
 from mocap_app.smoothing import OnlineSmoother, smooth_clip, smoothing_config
 
-from .app import bench_app
 from .eval_smoothing import NoiseModel, corrupt, synthetic_motion
 
 BUDGET_MS = 1.0  # per person per frame (issue 7)
@@ -47,7 +46,6 @@ def offline_ms(clip: MotionClip, method: str, preset: str) -> float:
     return 1000.0 * (time.perf_counter() - start) / clip.num_frames
 
 
-@bench_app.command("smoothing")
 def bench_smoothing(
     preset: str = typer.Option("medium", help="Smoothing preset (light, medium, strong)."),
     persons: list[int] = typer.Option([1, 4], "--persons", help="People per frame (repeatable)."),

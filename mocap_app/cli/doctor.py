@@ -19,7 +19,7 @@ from mocap_app.capture import list_cameras
 from mocap_app.core.config import AppConfig
 from mocap_app.models.configs import CONFIGS
 
-from .app import app, current_config
+from .context import current_config
 
 # Official SMPLer-X releases: file name → parameter count (fp32 weights are 4 bytes each).
 CHECKPOINTS = {config.checkpoint: config.num_params for config in CONFIGS.values() if config.checkpoint}
@@ -70,20 +70,22 @@ def _runtime_checks() -> list[Check]:
 
 
 def _opengl_checks(config: AppConfig) -> list[Check]:
-    from mocap_app.render.probe import probe_platform
+    from mocap_app.render.platform import resolve_platform
+    from mocap_app.render.probe import PLATFORMS, probe_platform
 
+    configured = resolve_platform(config.render.platform)
     checks, working = [], []
-    for name in ("egl", "osmesa"):
+    for name in PLATFORMS:
         ok, detail = probe_platform(name)
-        chosen = " [configured]" if name == config.render.platform else ""
+        chosen = " [configured]" if name == configured else ""
         if ok:
             working.append(name)
         checks.append(Check(f"OpenGL offscreen: {name}{chosen}", "ok" if ok else "info", detail))
-    if config.render.platform not in working:
+    if configured not in working:
         fix = (f"Set render.platform = \"{working[0]}\" in your config file."
                if working else "Install Mesa: apt-get install libegl1 libgl1-mesa-dri (EGL) or libosmesa6 (OSMesa).")
         checks.append(Check("OpenGL for rendering", "fail",
-                            f"configured platform {config.render.platform} does not work", fix))
+                            f"configured platform {configured} does not work", fix))
     return checks
 
 
@@ -217,7 +219,6 @@ def run_checks(config: AppConfig) -> list[Check]:
 _MARKS = {"ok": "[green]✔ ok[/]", "info": "[yellow]– missing (optional)[/]", "fail": "[red]✗ FAIL[/]"}
 
 
-@app.command()
 def doctor(ctx: typer.Context) -> None:
     """Check Python, inference runtimes, OpenGL, Qt, cameras, checkpoints and body models.
 

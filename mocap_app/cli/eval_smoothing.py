@@ -33,8 +33,6 @@ from mocap_app.core.params import NUM_BETAS, NUM_EXPRESSION, POSE_FIELDS, Motion
 from mocap_app.core.skeleton import JOINT_INDEX, NUM_JOINTS, forward_kinematics
 from mocap_app.smoothing import PRESETS, OnlineSmoother, SmoothingConfig, smooth_clip, smoothing_config
 
-from .app import eval_app
-
 HAND_JOINTS = np.arange(25, 55)
 LIMB_JOINTS = np.array([JOINT_INDEX[f"{side}_{part}"] for side in ("left", "right")
                         for part in ("hip", "knee", "ankle", "shoulder", "elbow", "wrist")])
@@ -297,7 +295,6 @@ def evaluate(config: SmoothingConfig, sequences: int = 4, num_frames: int = 600,
     return reports
 
 
-@eval_app.command("smoothing")
 def eval_smoothing(
     preset: str = typer.Option("medium", help=f"Smoothing preset: {', '.join(p for p in PRESETS if p != 'off')}."),
     sequences: int = typer.Option(4, min=1, help="Generated sequences (different motions and noise)."),

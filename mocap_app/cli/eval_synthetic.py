@@ -31,8 +31,6 @@ from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX, JOINT_NAMES, forward_kinematics
 from mocap_app.estimators.base import Estimator
 
-from .app import eval_app
-
 BODY_JOINTS = np.arange(22)  # pelvis + 21 body joints
 HAND_JOINTS = np.arange(25, 55)
 JAW = JOINT_INDEX["jaw"]
@@ -110,7 +108,6 @@ def _estimator_factory(name: str, camera: CameraIntrinsics) -> Callable[[], Esti
     raise ConfigError(f"Unknown estimator {name!r} for eval synthetic.", f"Choose one of: {', '.join(ESTIMATORS)}.")
 
 
-@eval_app.command("synthetic")
 def eval_synthetic(
     estimator: str = typer.Option("landmarks", help=f"Estimator to evaluate: {', '.join(ESTIMATORS)}."),
     motions: str = typer.Option("arms_raise,elbow_curl,squat,look_and_talk", help="Comma-separated motions."),

@@ -14,10 +14,11 @@ from mocap_app.pipeline.journal import SUFFIX as JOURNAL_SUFFIX
 from mocap_app.pipeline.process import smoothing_settings
 from mocap_app.smoothing import smooth_clip
 
-from .app import app, current_config
+from .context import current_config
+
+EPILOG = "Formats:\n\n" + formats_table().replace("\n", "\n\n")
 
 
-@app.command("export", epilog="Formats:\n\n" + formats_table().replace("\n", "\n\n"))
 def export_command(
     ctx: typer.Context,
     clip_path: Path = typer.Argument(..., metavar="CLIP", help="A clip (.npz) or a recording journal "

@@ -24,7 +24,7 @@ from mocap_app.pipeline.process import (
     process_input,
 )
 
-from .app import app, current_config
+from .context import current_config
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
@@ -65,7 +65,6 @@ def plan_outputs(inputs: list[Path], outputs: list[Path], formats: list[str]) ->
     return {i: [folder / f"{i.stem}.{fmt}" for fmt in formats] for i in inputs}
 
 
-@app.command("process")
 def process_command(
     ctx: typer.Context,
     inputs: list[Path] = typer.Argument(..., help="Video files, folders of videos, or folders of images."),

@@ -65,7 +65,8 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class RenderConfig:
-    platform: str = field(default="egl", metadata=_choices("egl", "osmesa"))
+    # auto: PYOPENGL_PLATFORM if the environment names egl or osmesa, else egl (render/platform.py).
+    platform: str = field(default="auto", metadata=_choices("auto", "egl", "osmesa"))
     # Multisample antialiasing of rendered bodies: 0 = off (fastest on a CPU), 4 = smooth edges.
     msaa_samples: int = field(default=0, metadata=_range(0, 8))
 

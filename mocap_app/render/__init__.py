@@ -1,6 +1,6 @@
 """Offscreen rendering of body meshes with pyrender — the only package that imports pyrender/OpenGL.
 
-Importing this package does not import OpenGL: `select_platform` must run first (main.py does),
+Importing this package does not import OpenGL: `select_platform` must run first (the CLI root callback does),
 and the GL code (`offscreen.MeshRenderer`) is loaded by `RenderThread` on its own thread.
 """
 

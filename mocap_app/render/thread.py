@@ -37,7 +37,8 @@ _Request = tuple[Callable[..., Any], tuple[Any, ...], Future]
 class RenderThread:
     """Owns a `MeshRenderer` on a dedicated thread. Images are (h, w, 3) uint8 RGB.
 
-    platform: "egl" or "osmesa" (config `render.platform`); width, height: orbit-view size.
+    platform: "auto", "egl" or "osmesa" (config `render.platform`; resolved when started).
+    width, height: orbit-view size.
     One per process at a time: pyrender's EGL teardown terminates the EGL display that every
     context of the process shares, which would break a second renderer.
     """
@@ -57,7 +58,7 @@ class RenderThread:
         """Start the thread and create the renderer on it; raises DependencyError if OpenGL fails."""
         if self._thread is not None:
             raise RuntimeError("RenderThread already started")
-        select_platform(self.platform)  # before the render thread imports OpenGL
+        self.platform = select_platform(self.platform)  # resolves "auto"; before the thread imports OpenGL
         if not RenderThread._running_lock.acquire(blocking=False):
             raise RuntimeError("another RenderThread is running in this process; close it first")
         ready: Future = Future()

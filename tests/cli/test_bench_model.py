@@ -8,7 +8,6 @@ from pathlib import Path
 import torch
 from typer.testing import CliRunner
 
-import mocap_app.cli.bench_model  # noqa: F401  (registers the command)
 from mocap_app.cli.app import app
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "smplerx"

@@ -55,7 +55,7 @@ def test_bad_config_gives_one_error_line_and_a_hint(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"error: {config}: 'render.platform=vulkan' is not allowed.",
-        "hint: Valid 'render.platform' values are: egl, osmesa.",
+        "hint: Valid 'render.platform' values are: auto, egl, osmesa.",
     ]
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-import mocap_app.cli.bench_detect  # noqa: F401  (registers the command)
 from mocap_app.cli.app import app
 from mocap_app.core.errors import CaptureError
 

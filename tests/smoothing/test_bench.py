@@ -6,7 +6,6 @@ import json
 
 from typer.testing import CliRunner
 
-import mocap_app.cli.bench_smoothing  # noqa: F401  (registers the command)
 from mocap_app.cli.app import app
 from mocap_app.core.errors import ConfigError
 

@@ -65,8 +65,6 @@ def test_lag_is_measured_in_frames() -> None:
 
 
 def test_command_prints_the_table_and_writes_json(tmp_path) -> None:
-    import mocap_app.cli.eval_smoothing  # noqa: F401  (registers the command)
-
     out = tmp_path / "smoothing.json"
     result = CliRunner().invoke(app, ["eval", "smoothing", "--sequences", "1", "--frames", "120", "--json", str(out)],
                                 env={"COLUMNS": "200"})
