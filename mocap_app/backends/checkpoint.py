@@ -21,12 +21,13 @@ import torch
 from torch import Tensor
 
 from mocap_app.core.errors import ModelFileError
+from mocap_app.models.configs import CHECKPOINT_SOURCE
 from mocap_app.models.smplerx import CONFIGS, SMPLerX, SmplerxConfig, build_smplerx
 
 logger = logging.getLogger(__name__)
 
-DOWNLOAD_HINT = ("Download an official SMPLer-X checkpoint (smpler_x_s32.pth.tar, _b32, _l32 or _h32) as "
-                 "assets/checkpoints/README.md explains, and pass that file unchanged.")
+DOWNLOAD_HINT = ("Download an official SMPLer-X checkpoint (smpler_x_s32.pth.tar, _b32, _l32 or _h32) from "
+                 f"{CHECKPOINT_SOURCE}, and pass that file unchanged.")
 # Official renames (main/base.py, Tester/Demoer._make_model), applied after ensuring the `module.` prefix.
 _RENAMES = (("module.backbone", "module.encoder"), ("body_rotation_net", "body_regressor"),
             ("hand_rotation_net", "hand_regressor"))
@@ -147,10 +148,10 @@ def read_state_dict(path: Path) -> dict[str, Tensor]:
             raise ModelFileError(f"{path} holds Python objects besides tensors; it is refused because loading it "
                                  "could run arbitrary code.", DOWNLOAD_HINT) from exc
         raise ModelFileError(f"{path} is corrupt and cannot be read ({_first_line(exc)}).",
-                             "Download the file again; compare its size with assets/checkpoints/README.md.") from exc
+                             "Download the file again; `python main.py doctor` shows the size it should have.") from exc
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, IndexError) as exc:
         raise ModelFileError(f"{path} is truncated or corrupt and cannot be read ({_first_line(exc)}).",
-                             "Download the file again; compare its size with assets/checkpoints/README.md.") from exc
+                             "Download the file again; `python main.py doctor` shows the size it should have.") from exc
     # Official files keep the weights under 'network'; many other projects use 'state_dict'.
     state = (payload.get("network", payload.get("state_dict", payload)) if isinstance(payload, dict) else None)
     if not isinstance(state, dict) or not state or not all(isinstance(v, Tensor) for v in state.values()):

@@ -44,6 +44,17 @@ def backend_for_file(path: Path) -> BackendEntry:
                                  f"Model files each backend opens — {table}.")
 
 
-def load_backend(path: Path, device: str = "cpu", precision: str = "fp32") -> InferenceBackend:
-    """Open a model file with the backend its suffix names (errors in the file raise ModelFileError)."""
-    return backend_for_file(path).load().from_checkpoint(Path(path), device=device, precision=precision)
+def load_backend(path: Path, backend: str = "auto", device: str = "cpu", precision: str = "fp32") -> InferenceBackend:
+    """Open a model file with `backend` ("auto": the one its suffix names); errors in the file raise
+    ModelFileError, a backend that does not exist or does not open such files UnsupportedFormatError."""
+    if backend == "auto":
+        entry = backend_for_file(path)
+    elif backend not in BACKENDS:
+        raise UnsupportedFormatError(f"There is no inference backend named '{backend}'.",
+                                     f"Choose one of: auto, {', '.join(BACKENDS)}.")
+    else:
+        entry = BACKENDS[backend]
+        if not Path(path).name.lower().endswith(entry.suffixes):
+            raise UnsupportedFormatError(f"The {backend} backend does not open {Path(path).name}.",
+                                         f"It opens {', '.join(entry.suffixes)} files; use backend auto.")
+    return entry.load().from_checkpoint(Path(path), device=device, precision=precision)

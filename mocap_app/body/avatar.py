@@ -15,7 +15,7 @@ ARKit shapes exists, so they show only through an `expression_map` the caller su
 
 Cache: the first build takes about a minute and writes ~0.8 GB (Anny's data) plus Warp's compiled
 skinning kernel. Both go to `AvatarCache` folders (ANNY_CACHE_DIR, WARP_CACHE_PATH, default
-`<repo>/.cache/anny` and `<repo>/.cache/warp`), never silently to the home folder.
+`core.config.cache_home()`: `<repo>/.cache` in a checkout, `~/.cache/mocap` installed), shown by `doctor`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from mocap_app.core.config import REPO_ROOT
+from mocap_app.core.config import cache_home
 from mocap_app.core.errors import BodyModelError, DependencyError
 from mocap_app.core.mesh import BodyMesh
 from mocap_app.core.params import NUM_EXPRESSION, SmplxParams
@@ -71,8 +71,8 @@ class AvatarCache:
     @classmethod
     def resolve(cls, anny_dir: Path | None = None, warp_dir: Path | None = None) -> AvatarCache:
         """Explicit folders first, then the ANNY_CACHE_DIR / WARP_CACHE_PATH environment variables, then
-        `<repo>/.cache/anny` and `<repo>/.cache/warp`."""
-        default = REPO_ROOT / ".cache"
+        `anny` and `warp` in `core.config.cache_home()`."""
+        default = cache_home()
         anny = anny_dir or os.environ.get("ANNY_CACHE_DIR") or default / "anny"
         warp = warp_dir or os.environ.get("WARP_CACHE_PATH") or default / "warp"
         return cls(anny_dir=Path(anny).resolve(), warp_dir=Path(warp).resolve())

@@ -8,6 +8,7 @@ from .sources import (
     SourceInfo,
     VideoFileSource,
     list_cameras,
+    open_camera,
     open_source,
 )
 from .thread import CaptureStats, CaptureThread
@@ -22,5 +23,6 @@ __all__ = [
     "SourceInfo",
     "VideoFileSource",
     "list_cameras",
+    "open_camera",
     "open_source",
 ]

@@ -18,6 +18,7 @@ from typing import Protocol
 import cv2  # quiet: mocap_app/__init__.py sets OpenCV's log level before any import of cv2
 import numpy as np
 
+from mocap_app.core.config import CaptureConfig
 from mocap_app.core.errors import CaptureError
 
 logger = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def _open_with_timeout(open_fn, timeout_s: float, what: str) -> cv2.VideoCapture
     opener.start()
     opener.join(timeout_s)
     if opener.is_alive():
-        raise CaptureError(f"{what} did not respond within {timeout_s:.0f} s.",
+        raise CaptureError(f"{what} did not respond within {timeout_s:g} s.",
                            "Unplug and re-plug the camera, or close other programs using it.")
     return result["capture"]
 
@@ -250,12 +251,20 @@ def list_cameras(max_index: int = 10) -> list[int]:
     return found
 
 
-def open_source(spec: str | int | Path, *, camera_width: int = 640, camera_height: int = 480,
-                camera_fps: float = 30.0, open_timeout_s: float = 3.0, image_folder_fps: float = 30.0) -> FrameSource:
-    """A camera index (int or digits), a folder of images, or a video file."""
+def open_camera(settings: CaptureConfig, index: int | None = None) -> CameraSource:
+    """The camera `index` (default: the `capture.camera_index` setting) at the settings' resolution, frame rate
+    and open timeout."""
+    return CameraSource(settings.camera_index if index is None else index, settings.width, settings.height,
+                        settings.fps, settings.open_timeout_s)
+
+
+def open_source(spec: str | int | Path, settings: CaptureConfig | None = None) -> FrameSource:
+    """A camera index (int or digits), a folder of images, or a video file, opened with the `[capture]`
+    settings (camera resolution/fps/timeout, image-folder frame rate)."""
+    settings = settings or CaptureConfig()
     if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
-        return CameraSource(int(spec), camera_width, camera_height, camera_fps, open_timeout_s)
+        return open_camera(settings, int(spec))
     path = Path(spec)
     if path.is_dir():
-        return ImageFolderSource(path, image_folder_fps)
+        return ImageFolderSource(path, settings.image_folder_fps)
     return VideoFileSource(path)

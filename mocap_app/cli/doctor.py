@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from mocap_app.backends.probe import onnxruntime_info, tensorrt_info, torch_info
-from mocap_app.capture import list_cameras
-from mocap_app.core.config import AppConfig
-from mocap_app.models.configs import CONFIGS
+from mocap_app.capture import list_cameras, open_camera
+from mocap_app.core.config import AppConfig, CaptureConfig
+from mocap_app.core.errors import CaptureError
+from mocap_app.models.configs import CHECKPOINT_SOURCE, CONFIGS
 
 from .context import current_config
 
@@ -129,12 +130,26 @@ def _avatar_check() -> Check:
                  "put it elsewhere).")
 
 
-def _camera_check() -> Check:
+def _camera_checks(settings: CaptureConfig) -> list[Check]:
     cameras = list_cameras()
-    if cameras:
-        return Check("Cameras", "ok", "found at index " + ", ".join(map(str, cameras)))
-    return Check("Cameras", "info", "none found",
-                 "Connect a webcam for live capture; video files and image folders work without one.")
+    if not cameras:
+        return [Check("Cameras", "info", "none found",
+                      "Connect a webcam for live capture; video files and image folders work without one.")]
+    checks = [Check("Cameras", "ok", "found at index " + ", ".join(map(str, cameras)))]
+    asked = f"asked for {settings.width}x{settings.height} at {settings.fps:g} fps"
+    item = f"Camera {settings.camera_index} (capture.camera_index)"
+    try:
+        camera = open_camera(settings)
+    except CaptureError as exc:
+        return [*checks, Check(item, "info", exc.message,
+                               f"Set capture.camera_index to one of {', '.join(map(str, cameras))}.")]
+    info = camera.info
+    camera.close()
+    delivered = f"delivers {info.width}x{info.height} at {info.fps:g} fps ({asked})"
+    if (info.width, info.height) != (settings.width, settings.height):
+        return [*checks, Check(item, "info", delivered,
+                               "The camera chose the nearest mode it has; set capture.width/height to that mode.")]
+    return [*checks, Check(item, "ok", delivered)]
 
 
 def _looks_like_torch_file(path: Path) -> bool:
@@ -151,8 +166,8 @@ def _checkpoint_checks(folder: Path) -> list[Check]:
     if len(present) < len(CHECKPOINTS):
         absent = ", ".join(name for name in CHECKPOINTS if name not in present)
         checks.append(Check("SMPLer-X checkpoints", "info", f"not present: {absent}",
-                            f"Optional (the default estimator needs none): see {folder / 'README.md'}, "
-                            f"put the files into {folder}/"))
+                            f"Optional (the default estimator needs none): download them from {CHECKPOINT_SOURCE} "
+                            f"into {folder}/"))
     for name, path in present.items():
         num_params = CHECKPOINTS[name]
         size = path.stat().st_size
@@ -210,7 +225,7 @@ def run_checks(config: AppConfig) -> list[Check]:
         *_qt_checks(),
         _mediapipe_check(),
         _avatar_check(),
-        _camera_check(),
+        *_camera_checks(config.capture),
         *_checkpoint_checks(Path(config.paths.checkpoints)),
         *_body_model_checks(Path(config.paths.body_models)),
     ]

@@ -9,8 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mocap_app.capture import IMAGE_SUFFIXES
-from mocap_app.core.errors import CaptureError, ConfigError
+from mocap_app.core.errors import ConfigError
 from mocap_app.export import ExportOptions
 from mocap_app.pipeline.process import (
     MODELS,
@@ -21,48 +20,12 @@ from mocap_app.pipeline.process import (
     check_input,
     check_request,
     close_all,
+    expand_inputs,
+    plan_outputs,
     process_input,
 )
 
 from .context import current_config
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
-
-
-def expand_inputs(inputs: list[Path]) -> list[Path]:
-    """Files as given; a folder holding videos → its videos; a folder of images → one image sequence."""
-    expanded: list[Path] = []
-    for path in inputs:
-        if not path.exists():
-            raise CaptureError(f"Input {path} does not exist.", "Check the path.")
-        if path.is_dir():
-            videos = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-            if videos:
-                expanded += videos
-            elif any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
-                expanded.append(path)
-            else:
-                raise CaptureError(f"Folder {path} holds no videos or images.",
-                                   f"Video suffixes: {' '.join(VIDEO_SUFFIXES)}; images: {' '.join(IMAGE_SUFFIXES)}.")
-        else:
-            expanded.append(path)
-    return expanded
-
-
-def plan_outputs(inputs: list[Path], outputs: list[Path], formats: list[str]) -> dict[Path, list[Path]]:
-    """Output files per input. One input: the -o files. Several: -o must be one folder; each input writes
-    <folder>/<input name>.<format> for every --format."""
-    if len(inputs) == 1 and not (len(outputs) == 1 and outputs[0].is_dir()):
-        return {inputs[0]: outputs or [Path.cwd() / f"{inputs[0].stem}.fbx"]}
-    folder = outputs[0] if outputs else Path.cwd()
-    if len(outputs) > 1 or not folder.is_dir():
-        raise ConfigError("With several inputs, -o must name one existing folder.",
-                          "Example: python main.py process videos/ -o out/ --format fbx --format bvh")
-    names = [i.stem for i in inputs]
-    if len(set(names)) != len(names):
-        raise ConfigError("Two inputs have the same name; their outputs would overwrite each other.",
-                          "Process them separately or rename one.")
-    return {i: [folder / f"{i.stem}.{fmt}" for fmt in formats] for i in inputs}
 
 
 def process_command(
@@ -71,9 +34,12 @@ def process_command(
     outputs: list[Path] = typer.Option([], "--output", "-o",
                                        help="Output file (.fbx .bvh .glb .npz; repeatable), or a folder."),
     formats: list[str] = typer.Option(["fbx"], "--format", "-f", help="Formats written into an -o folder."),
-    model: str = typer.Option("default", "--model", "-m", help=f"One of: {', '.join(MODELS)}."),
-    backend: str = typer.Option("auto", "--backend", help="SMPLer-X backend: auto, torch."),
-    precision: str = typer.Option("auto", "--precision", help="SMPLer-X precision: auto, fp32, bf16."),
+    model: str = typer.Option(None, "--model", "-m", help=f"One of: {', '.join(MODELS)} (default: the "
+                              "model.estimator setting, default)."),
+    backend: str = typer.Option(None, "--backend", help="SMPLer-X backend: auto or torch (default: the "
+                                "model.backend setting, auto)."),
+    precision: str = typer.Option(None, "--precision", help="SMPLer-X precision: auto (fp32 on the CPU), fp32, "
+                                  "bf16 or fp16 (default: the model.precision setting, auto)."),
     max_people: int = typer.Option(1, "--max-people", help="People to follow (1: fastest; more: the person "
                                    "detector + tracker give each a stable id)."),
     person: str = typer.Option("all", "--person", help="Export 'all' people (one file each), or one track id."),
@@ -99,9 +65,10 @@ def process_command(
     plan = plan_outputs(inputs, outputs, formats)
     if overlay is not None and len(inputs) > 1:
         raise ConfigError("--overlay names one video; it needs a single input.", "Process the inputs one by one.")
-    options = ProcessOptions(model=model, backend=backend, precision=precision, max_people=max_people, person=person,
-                             overlay=overlay, mesh=mesh, smoothing=smoothing, keep_journal=keep_journal,
-                             export=ExportOptions(bone_names=bone_names, root=root))
+    options = ProcessOptions.from_settings(config, model=model, backend=backend, precision=precision,
+                                           max_people=max_people, person=person, overlay=overlay, mesh=mesh,
+                                           smoothing=smoothing, keep_journal=keep_journal,
+                                           export=ExportOptions(bone_names=bone_names, root=root))
     for input_path, outs in plan.items():
         check_input(input_path, config)
         check_request(outs, options, config)

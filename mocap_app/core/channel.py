@@ -2,7 +2,7 @@
 
 Live input keeps the newest items: a full channel drops its oldest item (counted). Files and
 recordings never drop: a full channel blocks the producer (backpressure). The producer ends the
-stream with `close()`, or with `fail(error)` so the consumer raises that error after draining what
+stream with `close()`, or with `close(error)` so the consumer raises that error after draining what
 came before it. `cancel()` wakes both sides for a prompt shutdown.
 """
 

@@ -24,6 +24,32 @@ from .errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 USER_CONFIG_ENV = "MOCAP_CONFIG"
+HOME_ENV = "MOCAP_HOME"
+
+
+def running_from_checkout() -> bool:
+    """True when the package runs from a source checkout (main.py beside it), not from an installed copy."""
+    return (REPO_ROOT / "main.py").is_file() and (REPO_ROOT / "assets").is_dir()
+
+
+def data_home() -> Path:
+    """Where the user's licensed files go (checkpoints/, body_models/): $MOCAP_HOME; a source checkout's
+    assets/; else $XDG_DATA_HOME/mocap (~/.local/share/mocap) for an installed package."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV])
+    if running_from_checkout():
+        return REPO_ROOT / "assets"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "mocap"
+
+
+def cache_home() -> Path:
+    """Where rebuildable data goes (the avatar's build): $MOCAP_HOME/cache; a checkout's .cache/; else
+    $XDG_CACHE_HOME/mocap (~/.cache/mocap)."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]) / "cache"
+    if running_from_checkout():
+        return REPO_ROOT / ".cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mocap"
 
 
 def _choices(*allowed: str) -> dict[str, Any]:
@@ -47,17 +73,19 @@ class CaptureConfig:
 
 @dataclass(frozen=True)
 class PathsConfig:
-    checkpoints: str = str(REPO_ROOT / "assets" / "checkpoints")
-    body_models: str = str(REPO_ROOT / "assets" / "body_models")
-    engines: str = str(REPO_ROOT / "engines")
+    checkpoints: str = field(default_factory=lambda: str(data_home() / "checkpoints"))
+    body_models: str = field(default_factory=lambda: str(data_home() / "body_models"))
 
 
 @dataclass(frozen=True)
 class ModelConfig:
+    # The estimator `process` uses unless --model says otherwise.
     estimator: str = field(default="default", metadata=_choices(
         "default", "smplerx-s", "smplerx-b", "smplerx-l", "smplerx-h"))
-    backend: str = field(default="auto", metadata=_choices("auto", "tensorrt", "onnxruntime", "torch"))
-    precision: str = field(default="auto", metadata=_choices("auto", "fp32", "fp16", "bf16"))
+    # How SMPLer-X runs (the default estimator has no backend): auto = by the model file's suffix; the
+    # choices are backends.registry.BACKENDS (checked by a test). auto precision = fp32 on the CPU.
+    backend: str = field(default="auto", metadata=_choices("auto", "torch"))
+    precision: str = field(default="auto", metadata=_choices("auto", "fp32", "bf16", "fp16"))
     # Instances of the default (MediaPipe) estimator working on alternating frames; MediaPipe runs
     # outside Python's GIL, so two keep both cores of a 2-core machine busy.
     landmark_workers: int = field(default=2, metadata=_range(1, 8))
@@ -102,7 +130,9 @@ _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "tru
 def _coerce(section: str, f: dataclasses.Field, value: Any, origin: str) -> Any:
     """Check `value` against the field's type and metadata; return it in the field's type."""
     key = f"{section}.{f.name}"
-    kind = f.metadata.get("type") or (type(f.default) if f.default is not dataclasses.MISSING else str)
+    default = f.default_factory() if f.default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING \
+        else f.default
+    kind = f.metadata.get("type") or type(default)
     if isinstance(value, str) and kind is dict:
         raise ConfigError(f"{origin}: '{key}' is a table; it cannot be set from the command line.",
                           f"Write it in the settings file as [{key}] followed by key = value lines.")
@@ -116,7 +146,7 @@ def _coerce(section: str, f: dataclasses.Field, value: Any, origin: str) -> Any:
         value = float(value)
     if type(value) is not kind:
         raise ConfigError(f"{origin}: '{key}' must be {_TYPE_WORDS[kind]}, got {value!r}.",
-                          f"Give '{key}' {_TYPE_WORDS[kind]} (default {f.default!r}).")
+                          f"Give '{key}' {_TYPE_WORDS[kind]} (default {default!r}).")
     if "choices" in f.metadata and value not in f.metadata["choices"]:
         allowed = ", ".join(f.metadata["choices"])
         raise ConfigError(f"{origin}: '{key}={value}' is not allowed.", f"Valid '{key}' values are: {allowed}.")
@@ -190,7 +220,3 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
         config = merge(config, parse_overrides(overrides), "--set")
     return config
 
-
-def config_to_dict(config: AppConfig) -> dict[str, dict[str, Any]]:
-    """Plain nested dict (for saving the resolved config inside clips and for `doctor`)."""
-    return dataclasses.asdict(config)

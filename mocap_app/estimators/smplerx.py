@@ -110,10 +110,12 @@ class SmplerxEstimator:
         self.box_ratio = box_ratio
 
     @classmethod
-    def from_checkpoint(cls, path: Path, device: str = "cpu", precision: str = "fp32",
+    def from_checkpoint(cls, path: Path, backend: str = "auto", device: str = "cpu", precision: str = "fp32",
                         **options: object) -> SmplerxEstimator:
-        """Open an official checkpoint with the backend its suffix names (ModelFileError for a bad file)."""
-        return cls(load_backend(Path(path), device=device, precision=precision), **options)  # type: ignore[arg-type]
+        """Open an official checkpoint with `backend` ("auto": the one its suffix names; ModelFileError for a bad
+        file)."""
+        return cls(load_backend(Path(path), backend=backend, device=device, precision=precision),
+                   **options)  # type: ignore[arg-type]
 
     def camera_for(self, frame: Frame) -> CameraIntrinsics:
         if self.intrinsics is None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Where a user gets the weights, and on what terms (said wherever the app asks for them).
+CHECKPOINT_SOURCE = ("the \"Pretrained Models\" table of https://github.com/caizhongang/SMPLer-X (S-Lab License 1.0: "
+                     "non-commercial use only)")
+
 
 @dataclass(frozen=True)
 class SmplerxConfig:

@@ -13,13 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mocap_app.capture import CaptureThread, SourceInfo, open_source
+from mocap_app.backends.base import PRECISIONS
+from mocap_app.backends.registry import BACKENDS
+from mocap_app.capture import IMAGE_SUFFIXES, CaptureThread, SourceInfo, open_source
 from mocap_app.core.config import AppConfig
-from mocap_app.core.errors import ConfigError, ModelFileError
+from mocap_app.core.errors import CaptureError, ConfigError, ModelFileError
 from mocap_app.core.files import check_output_folder
 from mocap_app.core.params import MotionClip
 from mocap_app.export import ExportOptions, check_destination, person_path
-from mocap_app.models.configs import CONFIGS
+from mocap_app.models.configs import CHECKPOINT_SOURCE, CONFIGS
 from mocap_app.smoothing import OnlineSmoother, SmoothingConfig, smooth_clip, smoothing_config
 
 from .exporting import MESH_CHOICES, export_with_body
@@ -36,9 +38,11 @@ MODELS = ("default", *CHECKPOINT_NAMES)
 
 @dataclass(frozen=True)
 class ProcessOptions:
-    """model: "default" (MediaPipe landmarks fit) or "smplerx-s|b|l|h"; backend/precision: for SMPL-X
-    networks; max_people: people to follow per frame (1 with the default model: MediaPipe's own
-    single-person tracking, fastest; more: the person detector + tracker find and follow each);
+    """model: "default" (MediaPipe landmarks fit) or "smplerx-s|b|l|h"; backend ("auto" or a name of
+    `backends.registry.BACKENDS`) and precision ("auto" = fp32 on the CPU, "fp32", "bf16", "fp16"): how a
+    SMPLer-X network runs (the default estimator has neither); max_people: people to follow per frame (1 with
+    the default model: MediaPipe's own single-person tracking, fastest; more: the person detector + tracker
+    find and follow each);
     person: "all" or one track id to export; overlay: path of an overlay video to write, or None;
     mesh: body of the exported FBX/glb ("auto", "smplx", "avatar", "none"; see `exporting.body_for`);
     smoothing: preset (off | light | medium | strong) instead of the settings' one: causal while
@@ -56,6 +60,23 @@ class ProcessOptions:
     keep_journal: bool = False
     export: ExportOptions = field(default_factory=ExportOptions)
 
+    @classmethod
+    def from_settings(cls, config: AppConfig, model: str | None = None, backend: str | None = None,
+                      precision: str | None = None, **options: object) -> ProcessOptions:
+        """Options where model/backend/precision not given (None) come from the `[model]` settings
+        (`estimator`, `backend`, `precision`). A backend or precision asked for explicitly with the default
+        estimator is an error: it has no network to run that way."""
+        model = model or config.model.estimator
+        if model == "default":
+            given = [f"--{name} {value}" for name, value in (("backend", backend), ("precision", precision))
+                     if value not in (None, "auto")]
+            if given:
+                raise ConfigError(f"{' and '.join(given)} applies to SMPLer-X models; the default estimator "
+                                  "(MediaPipe) has no backend or precision to choose.",
+                                  "Add --model smplerx-s (or b, l, h), or drop the option.")
+        return cls(model=model, backend=backend or config.model.backend,
+                   precision=precision or config.model.precision, **options)  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class ProcessOutcome:
@@ -64,6 +85,45 @@ class ProcessOutcome:
     frames_per_track: dict[int, int]
     written: list[Path]
     journal: Path | None
+
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+
+
+def expand_inputs(inputs: list[Path]) -> list[Path]:
+    """Files as given; a folder holding videos → its videos; a folder of images → one image sequence."""
+    expanded: list[Path] = []
+    for path in inputs:
+        if not path.exists():
+            raise CaptureError(f"Input {path} does not exist.", "Check the path.")
+        if path.is_dir():
+            videos = sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            if videos:
+                expanded += videos
+            elif any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
+                expanded.append(path)
+            else:
+                raise CaptureError(f"Folder {path} holds no videos or images.",
+                                   f"Video suffixes: {' '.join(VIDEO_SUFFIXES)}; images: {' '.join(IMAGE_SUFFIXES)}.")
+        else:
+            expanded.append(path)
+    return expanded
+
+
+def plan_outputs(inputs: list[Path], outputs: list[Path], formats: list[str]) -> dict[Path, list[Path]]:
+    """Output files per input. One input: the -o files. Several: -o must be one folder; each input writes
+    <folder>/<input name>.<format> for every --format."""
+    if len(inputs) == 1 and not (len(outputs) == 1 and outputs[0].is_dir()):
+        return {inputs[0]: outputs or [Path.cwd() / f"{inputs[0].stem}.fbx"]}
+    folder = outputs[0] if outputs else Path.cwd()
+    if len(outputs) > 1 or not folder.is_dir():
+        raise ConfigError("With several inputs, -o must name one existing folder.",
+                          "Example: python main.py process videos/ -o out/ --format fbx --format bvh")
+    names = [i.stem for i in inputs]
+    if len(set(names)) != len(names):
+        raise ConfigError("Two inputs have the same name; their outputs would overwrite each other.",
+                          "Process them separately or rename one.")
+    return {i: [folder / f"{i.stem}.{fmt}" for fmt in formats] for i in inputs}
 
 
 def checkpoint_path(model: str, config: AppConfig) -> Path:
@@ -79,12 +139,17 @@ def check_request(outputs: list[Path], options: ProcessOptions, config: AppConfi
     """Everything that can be known before processing: model name, checkpoint, output formats and folders."""
     if options.model not in MODELS:
         raise ConfigError(f"Unknown model '{options.model}'.", f"Choose one of: {', '.join(MODELS)}.")
+    if options.backend != "auto" and options.backend not in BACKENDS:
+        raise ConfigError(f"Unknown backend '{options.backend}'.", f"Choose one of: auto, {', '.join(BACKENDS)}.")
+    if options.precision not in ("auto", *PRECISIONS):
+        raise ConfigError(f"Unknown precision '{options.precision}'.",
+                          f"Choose one of: auto, {', '.join(PRECISIONS)}.")
     if options.model != "default":
         path = checkpoint_path(options.model, config)
         if not path.is_file():
             raise ModelFileError(
                 f"The {options.model} checkpoint is not installed: {path} does not exist.",
-                f"Download {path.name} as described in {path.parent / 'README.md'}, or use --model default.")
+                f"Download {path.name} from {CHECKPOINT_SOURCE} into {path.parent}/, or use --model default.")
     if options.mesh not in MESH_CHOICES:
         raise ConfigError(f"'--mesh {options.mesh}' is not a mesh choice.", f"Use one of {', '.join(MESH_CHOICES)}.")
     smoothing_settings(config, options.smoothing)  # unknown preset → ConfigError now, not after processing
@@ -102,7 +167,7 @@ def check_request(outputs: list[Path], options: ProcessOptions, config: AppConfi
 
 def check_input(input_spec: str | Path, config: AppConfig) -> SourceInfo:
     """Open the input once (decodes its first frame) so a missing or broken file fails before any work."""
-    source = open_source(input_spec, image_folder_fps=config.capture.image_folder_fps)
+    source = open_source(input_spec, config.capture)
     source.close()
     return source.info
 
@@ -126,9 +191,9 @@ def build_estimators(options: ProcessOptions, config: AppConfig) -> list:  # -> 
     else:
         logger.warning("No SMPL-X model files in %s: SMPLer-X hand poses stay relative to the mean hand.",
                        body_models)
-    precision = "fp32" if options.precision == "auto" else options.precision
-    return [SmplerxEstimator.from_checkpoint(checkpoint_path(options.model, config), precision=precision,
-                                             hand_mean=hand_mean)]
+    precision = "fp32" if options.precision == "auto" else options.precision  # SMPLer-X runs on the CPU here
+    return [SmplerxEstimator.from_checkpoint(checkpoint_path(options.model, config), backend=options.backend,
+                                             precision=precision, hand_mean=hand_mean)]
 
 
 def close_all(components: list) -> None:
@@ -182,7 +247,7 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
                   progress: Callable[[str], None] = logger.info) -> ProcessOutcome:
     """Run the pipeline over one input and export its tracks. `estimators` (parallel workers) and
     `detection` (detector, tracker) are reused across inputs."""
-    source = open_source(input_spec, image_folder_fps=config.capture.image_folder_fps)
+    source = open_source(input_spec, config.capture)
     if on_open is not None:
         on_open(source.info)
     # Estimators and renderers take RGB: convert on the capture thread, beside the estimator.

@@ -3,7 +3,8 @@
 Stages overlap: while frame n is being estimated, frame n+1 is being detected and frame n-1 is
 being smoothed and written. Channels between stages are bounded; for files they block (every
 frame is processed), for live input they keep the newest frame (latency stays low, drops are
-counted). The GUI and the command line drive the same `Pipeline`.
+counted). `pipeline.process` (the `process` command) drives it; a live front end is meant to drive
+the same class with a camera source.
 """
 
 from __future__ import annotations

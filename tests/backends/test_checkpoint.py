@@ -33,6 +33,7 @@ def test_official_layout_loads_and_computes(tiny_network, tmp_path):
     reference = torch.load(DATA / "outputs.pt", weights_only=True)
     with torch.inference_mode():
         out = model(torch.load(DATA / "input.pt", weights_only=True))
+    # worst 9.5e-7 over threads 1/2, ATEN avx512/avx2/default, oneDNN on/off (Zen 4); the reference tests' body 1e-4
     assert torch.allclose(out["cam_param"], reference["cam_param"], atol=1e-4)
 
 
@@ -92,7 +93,7 @@ def test_file_that_would_run_code_is_refused(tiny_network, tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ModelFileError, match="does not exist") as info:
         load_checkpoint(tmp_path / "smpler_x_s32.pth.tar")
-    assert "assets/checkpoints/README.md" in info.value.hint
+    assert "github.com/caizhongang/SMPLer-X" in info.value.hint and "non-commercial" in info.value.hint
 
 
 def test_mismatch_lists_missing_unexpected_and_wrong_shape_keys(tiny_network, tmp_path):
