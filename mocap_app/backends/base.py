@@ -18,12 +18,14 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 class InferenceBackend(Protocol):
     """name: the backend's table name ("torch"). suffixes: model-file suffixes it opens.
     precision: the compute precision it runs at (one of PRECISIONS). output_names: keys of every result.
+    size: the SMPLer-X size the model file holds ("s", "b", "l", "h"; "tiny" in tests).
     """
 
     name: ClassVar[str]
     suffixes: ClassVar[tuple[str, ...]]
     precision: str
     output_names: tuple[str, ...]
+    size: str
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """batch: (N, 3, H, W) float32 → {output name: float32 array with leading dimension N}."""

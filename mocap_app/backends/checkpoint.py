@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,6 +130,9 @@ def read_state_dict(path: Path) -> dict[str, Tensor]:
     """The normalised tensors of a checkpoint file (no `module.` prefix). Raises ModelFileError for anything
     that is not a readable PyTorch file holding a state dict."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"Checkpoint {path} is a folder, not a file.",
+                             "Pass the .pth.tar file itself (or the folder holding it as paths.checkpoints).")
     if not path.is_file():
         raise ModelFileError(f"Checkpoint {path} does not exist.", DOWNLOAD_HINT)
     with path.open("rb") as handle:
@@ -144,9 +148,13 @@ def read_state_dict(path: Path) -> dict[str, Tensor]:
                 raise
             payload = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format
     except pickle.UnpicklingError as exc:
-        if "Unsupported global" in str(exc):
-            raise ModelFileError(f"{path} holds Python objects besides tensors; it is refused because loading it "
-                                 "could run arbitrary code.", DOWNLOAD_HINT) from exc
+        # torch's weights-only unpickler refuses any global it does not allow; its message then advises turning the
+        # check off, which we never do (a checkpoint is data: one that needs code is not an official file).
+        if str(exc).startswith("Weights only load failed") or "nsupported global" in str(exc).lower():
+            found = re.search(r"GLOBAL ([\w.]+)", str(exc), re.IGNORECASE)
+            what = f" ({found.group(1)})" if found else ""
+            raise ModelFileError(f"{path} holds Python code or objects besides tensors{what}; it is refused "
+                                 "because loading it could run that code.", DOWNLOAD_HINT) from exc
         raise ModelFileError(f"{path} is corrupt and cannot be read ({_first_line(exc)}).",
                              "Download the file again; `python main.py doctor` shows the size it should have.") from exc
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, IndexError) as exc:

@@ -49,6 +49,10 @@ class TorchBackend:
         return cls(load_checkpoint(Path(path)), device=device, precision=precision)
 
     @property
+    def size(self) -> str:
+        return self.model.config.name
+
+    @property
     def model(self) -> nn.Module:
         if self._model is None:
             raise RuntimeError("this TorchBackend was closed")

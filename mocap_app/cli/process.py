@@ -38,6 +38,8 @@ def process_command(
                               "model.estimator setting, default)."),
     backend: str = typer.Option(None, "--backend", help="SMPLer-X backend: auto or torch (default: the "
                                 "model.backend setting, auto)."),
+    checkpoint: Path = typer.Option(None, "--checkpoint", help="A SMPLer-X checkpoint file to run (default: the "
+                                    "model's official file in paths.checkpoints); its size is read from the file."),
     precision: str = typer.Option(None, "--precision", help="SMPLer-X precision: auto (fp32 on the CPU), fp32, "
                                   "bf16 or fp16 (default: the model.precision setting, auto)."),
     max_people: int = typer.Option(1, "--max-people", help="People to follow (1: fastest; more: the person "
@@ -58,6 +60,7 @@ def process_command(
     Examples:
       python main.py process assets/samples/demo.mp4 -o demo.fbx --overlay demo_overlay.mp4
       python main.py process take.mp4 -o take.fbx -o take.bvh --model smplerx-s
+      python main.py process take.mp4 -o take.fbx --checkpoint ~/Downloads/smpler_x_b32.pth.tar
       python main.py process videos/ -o out/ --format fbx --format npz
     """
     config = current_config(ctx)
@@ -66,6 +69,7 @@ def process_command(
     if overlay is not None and len(inputs) > 1:
         raise ConfigError("--overlay names one video; it needs a single input.", "Process the inputs one by one.")
     options = ProcessOptions.from_settings(config, model=model, backend=backend, precision=precision,
+                                           checkpoint=checkpoint,
                                            max_people=max_people, person=person, overlay=overlay, mesh=mesh,
                                            smoothing=smoothing, keep_journal=keep_journal,
                                            export=ExportOptions(bone_names=bone_names, root=root))

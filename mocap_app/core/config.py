@@ -196,17 +196,26 @@ def parse_overrides(items: list[str]) -> dict[str, dict[str, str]]:
 
 
 def default_user_config_path() -> Path:
-    if os.environ.get(USER_CONFIG_ENV):
-        return Path(os.environ[USER_CONFIG_ENV])
+    """~/.config/mocap/config.toml (or under $XDG_CONFIG_HOME): read when present, never required."""
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "mocap" / "config.toml"
 
 
 def load_config(path: Path | None = None, overrides: list[str] | None = None) -> AppConfig:
-    """Defaults ← user file (`path`, else $MOCAP_CONFIG or ~/.config/mocap/config.toml if present) ← overrides."""
+    """Defaults ← user file (`path`, else $MOCAP_CONFIG, else ~/.config/mocap/config.toml if present) ← overrides.
+
+    A file named explicitly (`path` or $MOCAP_CONFIG) must exist; only the default location may be absent.
+    """
     config = AppConfig()
-    explicit = path is not None
-    path = Path(path) if explicit else default_user_config_path()
+    if path is not None:
+        path, named_by = Path(path), "--config"
+    elif os.environ.get(USER_CONFIG_ENV):
+        path, named_by = Path(os.environ[USER_CONFIG_ENV]), f"${USER_CONFIG_ENV}"
+    else:
+        path, named_by = default_user_config_path(), None
+    if path.is_dir():
+        raise ConfigError(f"Config file {path} is a folder.",
+                          f"Name a .toml file with {named_by or 'a settings file'}, or remove the folder.")
     if path.is_file():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -214,9 +223,8 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
             raise ConfigError(f"Config file {path} is not valid TOML: {exc}.",
                               "Fix the syntax or delete the file to use the defaults.") from exc
         config = merge(config, data, str(path))
-    elif explicit:
-        raise ConfigError(f"Config file {path} does not exist.", "Check the path given with --config.")
+    elif named_by is not None:
+        raise ConfigError(f"Config file {path} does not exist.", f"Check the path given with {named_by}.")
     if overrides:
         config = merge(config, parse_overrides(overrides), "--set")
     return config
-

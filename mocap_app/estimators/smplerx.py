@@ -117,6 +117,11 @@ class SmplerxEstimator:
         return cls(load_backend(Path(path), backend=backend, device=device, precision=precision),
                    **options)  # type: ignore[arg-type]
 
+    @property
+    def size(self) -> str:
+        """The network size the backend runs ("s", "b", "l", "h")."""
+        return self.backend.size
+
     def camera_for(self, frame: Frame) -> CameraIntrinsics:
         if self.intrinsics is None:
             return CameraIntrinsics.from_fov(frame.width, frame.height, self.fov_deg)

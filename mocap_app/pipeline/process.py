@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_NAMES = {f"smplerx-{size}": config.checkpoint for size, config in CONFIGS.items() if config.checkpoint}
 MODELS = ("default", *CHECKPOINT_NAMES)
+SIZE_FROM_CHECKPOINT = "smplerx"  # SMPLer-X of whatever size the --checkpoint file holds
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,14 @@ class ProcessOptions:
     mesh: body of the exported FBX/glb ("auto", "smplx", "avatar", "none"; see `exporting.body_for`);
     smoothing: preset (off | light | medium | strong) instead of the settings' one: causal while
     running (overlay), look-ahead (RTS) for the exported files;
-    keep_journal: keep the recording after the exports succeeded."""
+    keep_journal: keep the recording after the exports succeeded;
+    checkpoint: a SMPLer-X checkpoint file to run instead of `paths.checkpoints`/<official name>; its size is read
+    from its tensors and must agree with `model` when that names one (model "smplerx": any size)."""
 
     model: str = "default"
     backend: str = "auto"
     precision: str = "auto"
+    checkpoint: Path | None = None
     max_people: int = 1
     person: str = "all"
     overlay: Path | None = None
@@ -62,10 +66,17 @@ class ProcessOptions:
 
     @classmethod
     def from_settings(cls, config: AppConfig, model: str | None = None, backend: str | None = None,
-                      precision: str | None = None, **options: object) -> ProcessOptions:
+                      precision: str | None = None, checkpoint: Path | None = None,
+                      **options: object) -> ProcessOptions:
         """Options where model/backend/precision not given (None) come from the `[model]` settings
-        (`estimator`, `backend`, `precision`). A backend or precision asked for explicitly with the default
-        estimator is an error: it has no network to run that way."""
+        (`estimator`, `backend`, `precision`); a checkpoint file without a model means SMPLer-X of the file's
+        size. A backend, precision or checkpoint asked for explicitly with the default estimator is an error:
+        it has no network to run that way."""
+        if checkpoint is not None and model == "default":
+            raise ConfigError("--checkpoint names a SMPLer-X file, but --model default runs MediaPipe.",
+                              "Drop --model default, or drop --checkpoint.")
+        if checkpoint is not None and model is None and not config.model.estimator.startswith("smplerx-"):
+            model = SIZE_FROM_CHECKPOINT
         model = model or config.model.estimator
         if model == "default":
             given = [f"--{name} {value}" for name, value in (("backend", backend), ("precision", precision))
@@ -74,8 +85,9 @@ class ProcessOptions:
                 raise ConfigError(f"{' and '.join(given)} applies to SMPLer-X models; the default estimator "
                                   "(MediaPipe) has no backend or precision to choose.",
                                   "Add --model smplerx-s (or b, l, h), or drop the option.")
-        return cls(model=model, backend=backend or config.model.backend,
-                   precision=precision or config.model.precision, **options)  # type: ignore[arg-type]
+        return cls(model=model, backend=backend or config.model.backend, precision=precision or config.model.precision,
+                   checkpoint=Path(checkpoint) if checkpoint is not None else None,
+                   **options)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -126,8 +138,11 @@ def plan_outputs(inputs: list[Path], outputs: list[Path], formats: list[str]) ->
     return {i: [folder / f"{i.stem}.{fmt}" for fmt in formats] for i in inputs}
 
 
-def checkpoint_path(model: str, config: AppConfig) -> Path:
-    return Path(config.paths.checkpoints) / CHECKPOINT_NAMES[model]
+def checkpoint_path(options: ProcessOptions, config: AppConfig) -> Path:
+    """The SMPLer-X file to run: --checkpoint, else the model's official file name in `paths.checkpoints`."""
+    if options.checkpoint is not None:
+        return options.checkpoint
+    return Path(config.paths.checkpoints) / CHECKPOINT_NAMES[options.model]
 
 
 def smoothing_settings(config: AppConfig, preset: str | None = None) -> SmoothingConfig:
@@ -137,7 +152,7 @@ def smoothing_settings(config: AppConfig, preset: str | None = None) -> Smoothin
 
 def check_request(outputs: list[Path], options: ProcessOptions, config: AppConfig) -> None:
     """Everything that can be known before processing: model name, checkpoint, output formats and folders."""
-    if options.model not in MODELS:
+    if options.model not in MODELS and not (options.model == SIZE_FROM_CHECKPOINT and options.checkpoint):
         raise ConfigError(f"Unknown model '{options.model}'.", f"Choose one of: {', '.join(MODELS)}.")
     if options.backend != "auto" and options.backend not in BACKENDS:
         raise ConfigError(f"Unknown backend '{options.backend}'.", f"Choose one of: auto, {', '.join(BACKENDS)}.")
@@ -145,11 +160,18 @@ def check_request(outputs: list[Path], options: ProcessOptions, config: AppConfi
         raise ConfigError(f"Unknown precision '{options.precision}'.",
                           f"Choose one of: auto, {', '.join(PRECISIONS)}.")
     if options.model != "default":
-        path = checkpoint_path(options.model, config)
+        path = checkpoint_path(options, config)
+        if path.is_dir():
+            raise ModelFileError(f"Checkpoint {path} is a folder, not a file.",
+                                 "Pass the .pth.tar file itself with --checkpoint, or its folder as "
+                                 "--set paths.checkpoints=FOLDER.")
+        if not path.is_file() and options.checkpoint is not None:
+            raise ModelFileError(f"Checkpoint {path} does not exist.", "Check the path given with --checkpoint.")
         if not path.is_file():
             raise ModelFileError(
                 f"The {options.model} checkpoint is not installed: {path} does not exist.",
-                f"Download {path.name} from {CHECKPOINT_SOURCE} into {path.parent}/, or use --model default.")
+                f"Download {path.name} from {CHECKPOINT_SOURCE} into {path.parent}/ (or pass the file with "
+                "--checkpoint FILE), or use --model default.")
     if options.mesh not in MESH_CHOICES:
         raise ConfigError(f"'--mesh {options.mesh}' is not a mesh choice.", f"Use one of {', '.join(MESH_CHOICES)}.")
     smoothing_settings(config, options.smoothing)  # unknown preset → ConfigError now, not after processing
@@ -192,8 +214,15 @@ def build_estimators(options: ProcessOptions, config: AppConfig) -> list:  # -> 
         logger.warning("No SMPL-X model files in %s: SMPLer-X hand poses stay relative to the mean hand.",
                        body_models)
     precision = "fp32" if options.precision == "auto" else options.precision  # SMPLer-X runs on the CPU here
-    return [SmplerxEstimator.from_checkpoint(checkpoint_path(options.model, config), backend=options.backend,
-                                             precision=precision, hand_mean=hand_mean)]
+    path = checkpoint_path(options, config)
+    estimator = SmplerxEstimator.from_checkpoint(path, backend=options.backend, precision=precision,
+                                                 hand_mean=hand_mean)
+    loaded = f"smplerx-{estimator.size}"
+    if options.model not in (SIZE_FROM_CHECKPOINT, loaded):
+        estimator.close()
+        raise ModelFileError(f"{path} holds {loaded}, but --model asks for {options.model}.",
+                             f"Use --model {loaded}, or drop --model to run the file's own size.")
+    return [estimator]
 
 
 def close_all(components: list) -> None:

@@ -61,6 +61,14 @@ class SmoothingConfig:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            kind = type(f.default)
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+                object.__setattr__(self, f.name, value)
+            if type(value) is not kind:
+                words = {int: "a whole number", float: "a number", str: "a string"}[kind]
+                raise ConfigError(f"smoothing.{f.name}={value!r} is not {words}.",
+                                  f"Give smoothing.{f.name} {words} (default {f.default!r}).")
             if "choices" in f.metadata and value not in f.metadata["choices"]:
                 raise ConfigError(f"smoothing.{f.name}={value!r} is not allowed.",
                                   f"Valid values are: {', '.join(f.metadata['choices'])}.")

@@ -86,7 +86,7 @@ def test_other_models_file(tmp_path):
 def test_file_that_would_run_code_is_refused(tiny_network, tmp_path):
     # Any class outside torch's weights-only allow-list could execute code when unpickled.
     path = save(tmp_path / "with_args.pth.tar", {"network": tiny_network, "args": argparse.Namespace(lr=1e-4)})
-    with pytest.raises(ModelFileError, match="could run arbitrary code"):
+    with pytest.raises(ModelFileError, match="could run that code"):
         load_checkpoint(path)
 
 
@@ -130,3 +130,25 @@ def test_backend_table_picks_by_suffix_and_lists_what_it_supports(tiny_network, 
     assert TorchBackend.suffixes == backend_for_file(Path("a.pt")).suffixes
     backend.warmup()
     backend.close()
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (print, ("this would have run",))
+
+
+def test_a_file_carrying_code_is_refused_for_that_reason_not_called_corrupt(tmp_path):
+    path = tmp_path / "smpler_x_s32.pth.tar"
+    torch.save({"network": {"encoder.x": torch.zeros(1)}, "extra": _RunsCode()}, path)
+    with pytest.raises(ModelFileError) as info:
+        load_checkpoint(path)
+    message = str(info.value)
+    assert "holds Python code or objects besides tensors (print)" in message
+    assert "corrupt" not in message and "weights_only" not in message
+
+
+def test_a_folder_named_like_a_checkpoint_is_called_a_folder(tmp_path):
+    path = tmp_path / "smpler_x_s32.pth.tar"
+    path.mkdir()
+    with pytest.raises(ModelFileError, match="is a folder, not a file"):
+        load_checkpoint(path)

@@ -9,8 +9,37 @@ from mocap_app.core.errors import ConfigError
 
 
 def test_defaults_without_a_user_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MOCAP_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.delenv("MOCAP_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # the default location may be absent
     assert load_config() == AppConfig()
+
+
+def test_a_settings_file_named_by_the_environment_must_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOCAP_CONFIG", str(tmp_path / "absent.toml"))
+    with pytest.raises(ConfigError, match="absent.toml does not exist") as info:
+        load_config()
+    assert "$MOCAP_CONFIG" in info.value.hint
+    monkeypatch.setenv("MOCAP_CONFIG", str(tmp_path))
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config()
+    with pytest.raises(ConfigError, match="is a folder") as info:
+        load_config(tmp_path)
+    assert "--config" in info.value.hint
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[smoothing.params]\nrotation_accel_deg = "fast"\n', "rotation_accel_deg='fast' is not a number"),
+    ("[smoothing.params]\nmax_gated_frames = 2.5\n", "max_gated_frames=2.5 is not a whole number"),
+])
+def test_raw_smoothing_parameters_of_the_wrong_type_are_named(tmp_path: Path, text: str, message: str) -> None:
+    from mocap_app.pipeline.process import smoothing_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        smoothing_settings(load_config(path))
+    path.write_text("[smoothing.params]\ngate_sigma = 6\n")  # an integer where a number is asked is fine
+    assert smoothing_settings(load_config(path)).gate_sigma == 6.0
 
 
 def test_user_file_and_overrides_apply_in_order(tmp_path: Path) -> None:

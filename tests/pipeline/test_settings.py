@@ -112,9 +112,12 @@ def test_model_estimator_is_the_default_of_process(tmp_path: Path) -> None:
 def test_model_backend_and_precision_reach_the_smplerx_loader(monkeypatch, key: str, value: str) -> None:
     seen = {}
 
+    class Loaded:
+        size = "b"
+
     def from_checkpoint(path, backend="auto", device="cpu", precision="fp32", **options):
         seen.update(path=Path(path), backend=backend, precision=precision)
-        return object()
+        return Loaded()
 
     monkeypatch.setattr(smplerx.SmplerxEstimator, "from_checkpoint", staticmethod(from_checkpoint))
     config = load_config(None, ["model.estimator=smplerx-b", f"model.{key}={value}"])

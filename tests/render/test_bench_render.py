@@ -17,7 +17,7 @@ def test_bench_render_times_both_views_with_the_configured_body_model(smplx_body
          "--set", "render.platform=egl", "bench", "render", "--frames", "3", "--size", "320x240",
          "--json", str(out)],
         capture_output=True, text=True, timeout=180, cwd=ROOT,
-        env=dict(os.environ, COLUMNS="200", MOCAP_CONFIG=str(tmp_path / "none.toml")))
+        env=dict(os.environ, COLUMNS="200", XDG_CONFIG_HOME=str(tmp_path)))  # no user settings file
     assert result.returncode == 0, result.stderr
     figures = json.loads(out.read_text())
     assert figures["body_model"].endswith("SMPLX_NEUTRAL.npz") and figures["platform"] == "egl"
