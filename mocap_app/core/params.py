@@ -10,9 +10,11 @@ metres in the camera frame of the image they were estimated from: x right, y dow
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -41,10 +43,69 @@ SHAPE_FIELDS: dict[str, tuple[int, ...]] = {
     "expression": (NUM_EXPRESSION,),
     "transl": (3,),
 }
+# Every float32 array of a `SmplxParams` in this order, with its per-frame shape (a `MotionClip` stacks them).
+PARAM_FIELDS: dict[str, tuple[int, ...]] = {**POSE_FIELDS, **SHAPE_FIELDS}
+# Every array a `MotionClip` holds: name -> (dtype, per-frame shape); `SmplxParams.arrays` gives one frame's values.
+CLIP_ARRAYS: dict[str, tuple[type, tuple[int, ...]]] = {
+    **{name: (np.float32, shape) for name, shape in PARAM_FIELDS.items()},
+    "camera": (np.float64, (6,)),
+    "confidence": (np.float32, ()),
+    "joint_confidence": (np.float32, (NUM_JOINTS,)),
+    "box": (np.float32, (4,)),
+    "frame_index": (np.int64, ()),
+    "timestamp_ns": (np.int64, ()),
+}
+
+
+def split_full_pose(full_pose: np.ndarray) -> dict[str, np.ndarray]:
+    """(..., 55, 3) axis-angle in smplx joint order → the pose fields, each (..., *POSE_FIELDS[name]).
+
+    Works for one frame (55, 3) and for T stacked frames (T, 55, 3); the fields are views of `full_pose`
+    where numpy can give them. The inverse is `join_full_pose`.
+    """
+    pose = np.asarray(full_pose)
+    if pose.shape[-2:] != (NUM_JOINTS, 3):
+        raise ValueError(f"a full pose is (..., {NUM_JOINTS}, 3), got shape {pose.shape}")
+    fields, start = {}, 0
+    for name, shape in POSE_FIELDS.items():
+        count = math.prod(shape) // 3
+        fields[name] = pose[..., start : start + count, :].reshape(*pose.shape[:-2], *shape)
+        start += count
+    return fields
+
+
+def join_full_pose(fields: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The pose fields (one frame, or T frames stacked as in `MotionClip`) → (..., 55, 3) in smplx joint order."""
+    leading = np.shape(fields["global_orient"])[:-1]
+    return np.concatenate([np.reshape(fields[name], (*leading, -1, 3)) for name in POSE_FIELDS], axis=-2)
 
 
 @dataclass(frozen=True)
-class SmplxParams:
+class _SmplxArrays:
+    """The pose and shape arrays `SmplxParams` (one frame) and `MotionClip` (T frames, stacked) share.
+
+    Declared in the constructors' argument order; the names are those of `PARAM_FIELDS`
+    (tests/core/test_params.py keeps the two in step).
+    """
+
+    global_orient: np.ndarray
+    body_pose: np.ndarray
+    left_hand_pose: np.ndarray
+    right_hand_pose: np.ndarray
+    jaw_pose: np.ndarray
+    leye_pose: np.ndarray
+    reye_pose: np.ndarray
+    betas: np.ndarray
+    expression: np.ndarray
+    transl: np.ndarray
+
+    def full_pose(self) -> np.ndarray:
+        """float32 axis-angle of every joint in smplx order: (55, 3) for a record, (T, 55, 3) for a clip."""
+        return join_full_pose({name: getattr(self, name) for name in POSE_FIELDS})
+
+
+@dataclass(frozen=True)
+class SmplxParams(_SmplxArrays):
     """One person in one frame.
 
     global_orient: (3,) axis-angle, radians — pelvis rotation in the camera frame.
@@ -63,16 +124,6 @@ class SmplxParams:
     All arrays are float32 and read-only.
     """
 
-    global_orient: np.ndarray
-    body_pose: np.ndarray
-    left_hand_pose: np.ndarray
-    right_hand_pose: np.ndarray
-    jaw_pose: np.ndarray
-    leye_pose: np.ndarray
-    reye_pose: np.ndarray
-    betas: np.ndarray
-    expression: np.ndarray
-    transl: np.ndarray
     camera: CameraIntrinsics
     track_id: int = 0
     confidence: float = 1.0
@@ -82,14 +133,14 @@ class SmplxParams:
     timestamp_ns: int = 0
 
     def __post_init__(self) -> None:
-        for name, shape in {**POSE_FIELDS, **SHAPE_FIELDS}.items():
+        for name, shape in PARAM_FIELDS.items():
             object.__setattr__(self, name, _frozen_array(getattr(self, name), np.float32, shape, name))
         conf = np.ones(NUM_JOINTS) if self.joint_confidence is None else self.joint_confidence
         object.__setattr__(self, "joint_confidence",
                            _frozen_array(conf, np.float32, (NUM_JOINTS,), "joint_confidence"))
         box = np.zeros(4) if self.box is None else self.box
         object.__setattr__(self, "box", _frozen_array(box, np.float32, (4,), "box"))
-        for name in (*POSE_FIELDS, *SHAPE_FIELDS):
+        for name in PARAM_FIELDS:
             if not np.isfinite(getattr(self, name)).all():
                 raise ValueError(f"{name} contains NaN or infinite values")
 
@@ -102,13 +153,23 @@ class SmplxParams:
         values |= overrides
         return cls(camera=camera, **values)  # type: ignore[arg-type]
 
-    def full_pose(self) -> np.ndarray:
-        """(55, 3) float32 axis-angle of every joint in smplx order."""
-        return np.concatenate([getattr(self, name).reshape(-1, 3) for name in POSE_FIELDS], axis=0)
+    def arrays(self) -> dict[str, Any]:
+        """This frame's value of every array of a clip (`CLIP_ARRAYS`; the camera as `CameraIntrinsics.as_array`)."""
+        values = {name: getattr(self, name) for name in CLIP_ARRAYS}
+        values["camera"] = self.camera.as_array()
+        return values
+
+    @classmethod
+    def from_arrays(cls, values: Mapping[str, Any], track_id: int = 0) -> SmplxParams:
+        """The record of one frame's `arrays` (a mapping, or a structured array row, holding `CLIP_ARRAYS`)."""
+        fields = {name: values[name] for name in (*PARAM_FIELDS, "joint_confidence", "box")}
+        return cls(**fields, camera=CameraIntrinsics.from_array(values["camera"]), track_id=track_id,
+                   confidence=float(values["confidence"]), frame_index=int(values["frame_index"]),
+                   timestamp_ns=int(values["timestamp_ns"]))
 
 
 @dataclass(frozen=True)
-class MotionClip:
+class MotionClip(_SmplxArrays):
     """T frames of one tracked person, stacked; field meanings and units as in `SmplxParams`.
 
     global_orient, jaw_pose, leye_pose, reye_pose: (T, 3). body_pose: (T, 21, 3).
@@ -123,16 +184,6 @@ class MotionClip:
 
     SCHEMA_VERSION: ClassVar[int] = 1
 
-    global_orient: np.ndarray
-    body_pose: np.ndarray
-    left_hand_pose: np.ndarray
-    right_hand_pose: np.ndarray
-    jaw_pose: np.ndarray
-    leye_pose: np.ndarray
-    reye_pose: np.ndarray
-    betas: np.ndarray
-    expression: np.ndarray
-    transl: np.ndarray
     camera: np.ndarray
     confidence: np.ndarray
     joint_confidence: np.ndarray
@@ -145,15 +196,7 @@ class MotionClip:
     source: dict | None = None
 
     # name -> (dtype, per-frame shape)
-    ARRAY_SPECS: ClassVar[dict[str, tuple[type, tuple[int, ...]]]] = {
-        **{name: (np.float32, shape) for name, shape in {**POSE_FIELDS, **SHAPE_FIELDS}.items()},
-        "camera": (np.float64, (6,)),
-        "confidence": (np.float32, ()),
-        "joint_confidence": (np.float32, (NUM_JOINTS,)),
-        "box": (np.float32, (4,)),
-        "frame_index": (np.int64, ()),
-        "timestamp_ns": (np.int64, ()),
-    }
+    ARRAY_SPECS: ClassVar[dict[str, tuple[type, tuple[int, ...]]]] = CLIP_ARRAYS
 
     def __post_init__(self) -> None:
         num_frames = len(np.asarray(self.global_orient))
@@ -172,10 +215,22 @@ class MotionClip:
     def __len__(self) -> int:
         return self.num_frames
 
-    def full_pose(self) -> np.ndarray:
-        """(T, 55, 3) float32 axis-angle of every joint in smplx order."""
-        return np.concatenate([getattr(self, name).reshape(self.num_frames, -1, 3) for name in POSE_FIELDS],
-                              axis=1)
+    @classmethod
+    def from_full_pose(cls, full_pose: np.ndarray, transl: np.ndarray, fps: float, camera: CameraIntrinsics,
+                       **overrides: object) -> MotionClip:
+        """A clip of (T, 55, 3) axis-angle poses and (T, 3) translations seen by `camera` in every frame.
+
+        Other arrays and fields come from `overrides`, or else: mean shape, neutral face, confidence 1,
+        no box, frames 0..T-1, timestamps of `frame_index` at `fps` (rounded to the nanosecond).
+        """
+        num = len(full_pose)
+        frame_index = np.asarray(overrides.pop("frame_index", np.arange(num)))
+        values: dict[str, Any] = {
+            "betas": np.zeros((num, NUM_BETAS)), "expression": np.zeros((num, NUM_EXPRESSION)),
+            "camera": np.broadcast_to(camera.as_array(), (num, 6)), "confidence": np.ones(num),
+            "joint_confidence": np.ones((num, NUM_JOINTS)), "box": np.zeros((num, 4)), "frame_index": frame_index,
+            "timestamp_ns": np.round(frame_index * 1e9 / fps).astype(np.int64)}
+        return cls(**split_full_pose(full_pose), transl=transl, fps=fps, **(values | overrides))
 
     @classmethod
     def from_params(cls, frames: list[SmplxParams], fps: float, gender: str = "neutral",
@@ -186,25 +241,17 @@ class MotionClip:
         track_ids = {p.track_id for p in frames}
         if len(track_ids) != 1:
             raise ValueError(f"a clip holds one track, got track ids {sorted(track_ids)}")
-        stacked = {name: np.stack([getattr(p, name) for p in frames])
-                   for name in (*POSE_FIELDS, *SHAPE_FIELDS, "joint_confidence", "box")}
-        return cls(**stacked,
-                   camera=np.stack([p.camera.as_array() for p in frames]),
-                   confidence=np.array([p.confidence for p in frames]),
-                   frame_index=np.array([p.frame_index for p in frames]),
-                   timestamp_ns=np.array([p.timestamp_ns for p in frames]),
+        rows = [p.arrays() for p in frames]
+        return cls(**{name: np.stack([row[name] for row in rows]) for name in CLIP_ARRAYS},
                    fps=fps, track_id=frames[0].track_id, gender=gender, source=source)
 
     def frame(self, i: int) -> SmplxParams:
         """The i-th frame as a `SmplxParams`."""
-        return SmplxParams(**{name: getattr(self, name)[i] for name in (*POSE_FIELDS, *SHAPE_FIELDS)},
-                           camera=CameraIntrinsics.from_array(self.camera[i]),
-                           track_id=self.track_id, confidence=float(self.confidence[i]),
-                           joint_confidence=self.joint_confidence[i], box=self.box[i],
-                           frame_index=int(self.frame_index[i]), timestamp_ns=int(self.timestamp_ns[i]))
+        return SmplxParams.from_arrays({name: getattr(self, name)[i] for name in CLIP_ARRAYS}, self.track_id)
 
-    def save(self, path: Path) -> Path:
-        """Write the clip to an .npz (atomically); returns the path written."""
+    def npz_arrays(self) -> dict[str, np.ndarray]:
+        """What `save` writes (and `load` reads): every array of `ARRAY_SPECS`, then the schema version,
+        fps, track id, gender and the source as JSON (0-d arrays)."""
         arrays = {name: getattr(self, name) for name in self.ARRAY_SPECS}
         arrays |= {
             "schema_version": np.array(self.SCHEMA_VERSION),
@@ -213,6 +260,11 @@ class MotionClip:
             "gender": np.array(self.gender),
             "source_json": np.array(json.dumps(self.source, sort_keys=True)),
         }
+        return arrays
+
+    def save(self, path: Path) -> Path:
+        """Write the clip to an .npz (atomically); returns the path written."""
+        arrays = self.npz_arrays()
         return atomic_write(Path(path), lambda handle: np.savez(handle, **arrays))
 
     @classmethod

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mocap_app.core import CameraIntrinsics, ClipFormatError, MotionClip, SmplxParams
-from mocap_app.core.params import POSE_FIELDS, SHAPE_FIELDS
+from mocap_app.core.params import PARAM_FIELDS, POSE_FIELDS, SHAPE_FIELDS, join_full_pose, split_full_pose
 
 
 def random_params(rng: np.random.Generator, frame_index: int, track_id: int = 7) -> SmplxParams:
-    values = {name: rng.normal(scale=0.3, size=shape) for name, shape in {**POSE_FIELDS, **SHAPE_FIELDS}.items()}
+    values = {name: rng.normal(scale=0.3, size=shape) for name, shape in PARAM_FIELDS.items()}
     return SmplxParams(**values, camera=CameraIntrinsics(1000.5, 1001.25, 321.5, 239.75, 640, 480),
                        track_id=track_id, confidence=float(rng.uniform()), joint_confidence=rng.uniform(size=55),
                        box=rng.uniform(0, 600, size=4), frame_index=frame_index,
@@ -25,7 +26,7 @@ def clip() -> MotionClip:
 
 
 def assert_params_equal(a: SmplxParams, b: SmplxParams) -> None:
-    for name in (*POSE_FIELDS, *SHAPE_FIELDS, "joint_confidence", "box"):
+    for name in (*PARAM_FIELDS, "joint_confidence", "box"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     for name in ("camera", "track_id", "frame_index", "timestamp_ns"):
         assert getattr(a, name) == getattr(b, name), name
@@ -55,6 +56,33 @@ def test_full_pose_is_in_smplx_joint_order(clip: MotionClip) -> None:
     np.testing.assert_array_equal(pose[:, 25:40], clip.left_hand_pose)
     np.testing.assert_array_equal(pose[:, 40:55], clip.right_hand_pose)
     np.testing.assert_array_equal(clip.frame(3).full_pose(), pose[3])
+
+
+def test_split_full_pose_inverts_full_pose_for_one_frame_and_for_a_clip(clip: MotionClip) -> None:
+    for fields, pose in ((clip, clip.full_pose()), (clip.frame(2), clip.frame(2).full_pose())):
+        split = split_full_pose(pose)
+        assert list(split) == list(POSE_FIELDS)
+        for name, values in split.items():
+            np.testing.assert_array_equal(values, getattr(fields, name), err_msg=name)
+        np.testing.assert_array_equal(join_full_pose(split), pose)
+    with pytest.raises(ValueError, match="55, 3"):
+        split_full_pose(np.zeros((5, 54, 3)))
+
+
+def test_the_field_tables_name_the_array_fields_of_records_and_clips() -> None:
+    for cls in (SmplxParams, MotionClip):
+        names = [f.name for f in dataclasses.fields(cls)]
+        assert set(names[: len(PARAM_FIELDS)]) == set(PARAM_FIELDS) == {*POSE_FIELDS, *SHAPE_FIELDS}
+    assert set(MotionClip.ARRAY_SPECS) <= {f.name for f in dataclasses.fields(MotionClip)}
+
+
+def test_a_clip_from_full_poses_gets_neutral_values_and_timestamps_at_its_fps() -> None:
+    pose = np.random.default_rng(1).normal(scale=0.3, size=(4, 55, 3))
+    camera = CameraIntrinsics.from_fov(640, 480)
+    clip = MotionClip.from_full_pose(pose, np.zeros((4, 3)), 30.0, camera, frame_index=np.array([0, 1, 2, 5]))
+    np.testing.assert_allclose(clip.full_pose(), pose, atol=1e-6)
+    assert clip.timestamp_ns.tolist() == [0, 33_333_333, 66_666_667, 166_666_667]
+    assert clip.frame(3).camera == camera and (clip.betas == 0).all() and (clip.confidence == 1).all()
 
 
 def test_params_validate_shapes_and_values() -> None:
