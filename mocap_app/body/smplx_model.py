@@ -25,7 +25,7 @@ import torch
 
 from mocap_app.core.errors import BodyModelError
 from mocap_app.core.mesh import BodyMesh
-from mocap_app.core.params import NUM_BETAS, NUM_EXPRESSION, POSE_FIELDS, MotionClip, SmplxParams
+from mocap_app.core.params import NUM_BETAS, NUM_EXPRESSION, PARAM_FIELDS, MotionClip, SmplxParams
 from mocap_app.core.skeleton import NUM_JOINTS
 
 logger = logging.getLogger(__name__)
@@ -115,13 +115,12 @@ class SmplxOutput:
 
 def _stack(params: SmplxParams | Sequence[SmplxParams] | MotionClip) -> dict[str, np.ndarray]:
     """Per-field (N, ...) float32 arrays from one record, a list of records or a clip."""
-    names = (*POSE_FIELDS, "betas", "expression", "transl")
     if isinstance(params, MotionClip):
-        return {name: getattr(params, name) for name in names}
+        return {name: getattr(params, name) for name in PARAM_FIELDS}
     items = [params] if isinstance(params, SmplxParams) else list(params)
     if not items:
         raise ValueError("forward needs at least one SmplxParams")
-    return {name: np.stack([getattr(p, name) for p in items]) for name in names}
+    return {name: np.stack([getattr(p, name) for p in items]) for name in PARAM_FIELDS}
 
 
 class SmplxModel:

@@ -10,7 +10,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from mocap_app.core.errors import ConfigError, ExportError
-from mocap_app.core.params import POSE_FIELDS, SHAPE_FIELDS, MotionClip
+from mocap_app.core.params import PARAM_FIELDS, MotionClip
 from mocap_app.core.skeleton import NUM_JOINTS
 
 from .bone_names import BONE_NAME_TABLES
@@ -97,7 +97,7 @@ def check_clip(clip: MotionClip) -> None:
     hint = "Re-record or re-process the video; an exported file needs at least one valid frame."
     if clip.num_frames == 0:
         raise ExportError("The clip has no frames.", hint)
-    for name in (*POSE_FIELDS, *SHAPE_FIELDS):
+    for name in PARAM_FIELDS:
         values = getattr(clip, name)
         if not np.isfinite(values).all():
             bad = np.flatnonzero(~np.isfinite(values.reshape(clip.num_frames, -1)).all(axis=1))

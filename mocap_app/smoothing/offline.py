@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from mocap_app.core.params import POSE_FIELDS, MotionClip
+from mocap_app.core.params import MotionClip, split_full_pose
 
 from .config import SmoothingConfig
 from .kalman import motion_model, rts_smooth
@@ -95,11 +95,5 @@ def smooth_clip(clip: MotionClip, config: SmoothingConfig, fill_gaps: bool = Fal
         parts.append(part)
     joined = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
     pose = joined.pop("pose")
-    fields: dict[str, np.ndarray] = {}
-    start = 0
-    for name, shape in POSE_FIELDS.items():
-        count = 1 if len(shape) == 1 else shape[0]
-        fields[name] = pose[:, start : start + count].reshape(len(pose), *shape)
-        start += count
     joined["timestamp_ns"] = joined["timestamp_ns"].astype(np.int64)
-    return dataclasses.replace(clip, **fields, **joined)
+    return dataclasses.replace(clip, **split_full_pose(pose), **joined)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from mocap_app.core.params import NUM_EXPRESSION, POSE_FIELDS, SmplxParams
+from mocap_app.core.params import NUM_EXPRESSION, SmplxParams, split_full_pose
 from mocap_app.core.skeleton import JOINT_INDEX, NUM_JOINTS
 
 from .config import SmoothingConfig
@@ -84,13 +84,7 @@ def noise_figures(config: SmoothingConfig) -> tuple[np.ndarray, np.ndarray]:
 def apply_values(template: SmplxParams, values: np.ndarray, betas: np.ndarray, **overrides: object) -> SmplxParams:
     """`template` with its pose, translation and expression replaced by the filtered vector
     (NUM_VALUES,) and its betas by `betas` (10,); other fields from `overrides` or the template."""
-    pose = quats_to_pose(values[:NUM_QUAT_VALUES].reshape(NUM_JOINTS, 4))
-    fields: dict[str, object] = {}
-    start = 0
-    for name, shape in POSE_FIELDS.items():
-        count = 1 if len(shape) == 1 else shape[0]
-        fields[name] = pose[start : start + count].reshape(shape)
-        start += count
+    fields: dict[str, object] = dict(split_full_pose(quats_to_pose(values[:NUM_QUAT_VALUES].reshape(NUM_JOINTS, 4))))
     fields |= {"transl": values[TRANSL], "expression": values[EXPRESSION], "betas": betas}
     values_of = {name: getattr(template, name) for name in (
         "camera", "track_id", "confidence", "joint_confidence", "box", "frame_index", "timestamp_ns")}

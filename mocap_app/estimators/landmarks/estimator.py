@@ -11,7 +11,7 @@ import numpy as np
 
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.frames import CameraIntrinsics, Detection, Frame
-from mocap_app.core.params import NUM_BETAS, NUM_EXPRESSION, SmplxParams
+from mocap_app.core.params import SmplxParams, split_full_pose
 
 from .fit import LandmarkFitter, PoseFit
 from .holistic import HolisticTracker
@@ -106,11 +106,8 @@ class LandmarkEstimator:
     @staticmethod
     def _params(fit: PoseFit, camera: CameraIntrinsics, track_id: int, box: np.ndarray, frame: Frame,
                 score: float) -> SmplxParams:
-        pose = fit.full_pose
-        return SmplxParams(
-            global_orient=pose[0], body_pose=pose[1:22], jaw_pose=pose[22], leye_pose=pose[23], reye_pose=pose[24],
-            left_hand_pose=pose[25:40], right_hand_pose=pose[40:55], betas=np.zeros(NUM_BETAS),
-            expression=np.zeros(NUM_EXPRESSION), transl=fit.transl, camera=camera, track_id=track_id,
+        return SmplxParams.neutral(  # the landmark fit gives pose and translation: mean shape, neutral face
+            camera, **split_full_pose(fit.full_pose), transl=fit.transl, track_id=track_id,
             confidence=score * fit.confidence, joint_confidence=fit.joint_confidence, box=box,
             frame_index=frame.index, timestamp_ns=frame.timestamp_ns)
 
