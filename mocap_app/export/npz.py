@@ -19,7 +19,7 @@ import numpy as np
 
 from mocap_app.core.errors import ClipFormatError
 from mocap_app.core.files import atomic_write
-from mocap_app.core.params import MotionClip
+from mocap_app.core.params import POSE_FIELDS, MotionClip
 
 from .base import ExportOptions, check_clip
 
@@ -27,25 +27,22 @@ from .base import ExportOptions, check_clip
 def npz_arrays(clip: MotionClip) -> dict[str, np.ndarray]:
     """Every array the exported .npz holds."""
     poses = clip.full_pose().reshape(clip.num_frames, -1)
-    arrays = {name: getattr(clip, name) for name in MotionClip.ARRAY_SPECS if name != "betas"}
+    flat = {name: getattr(clip, name).reshape(clip.num_frames, -1) for name in POSE_FIELDS}
+    # The clip's own file (its `gender` is a tool key too), the per-frame betas renamed: tools read one `betas`.
+    arrays = clip.npz_arrays()
+    arrays["betas_per_frame"] = arrays.pop("betas")
     arrays |= {
-        "schema_version": np.array(MotionClip.SCHEMA_VERSION),
-        "fps": np.array(clip.fps, dtype=np.float64),
-        "track_id": np.array(clip.track_id, dtype=np.int64),
-        "source_json": np.array(json.dumps(clip.source, sort_keys=True)),
-        "betas_per_frame": clip.betas,
         "poses": poses,
         "trans": clip.transl,
         "betas": clip.betas.mean(axis=0).astype(np.float32),
         "num_betas": np.array(clip.betas.shape[1]),
         "mocap_frame_rate": np.array(clip.fps, dtype=np.float64),
-        "gender": np.array(clip.gender),
         "surface_model_type": np.array("smplx"),
-        "root_orient": poses[:, :3],
-        "pose_body": poses[:, 3:66],
-        "pose_jaw": poses[:, 66:69],
-        "pose_eye": poses[:, 69:75],
-        "pose_hand": poses[:, 75:165],
+        "root_orient": flat["global_orient"],
+        "pose_body": flat["body_pose"],
+        "pose_jaw": flat["jaw_pose"],
+        "pose_eye": np.concatenate([flat["leye_pose"], flat["reye_pose"]], axis=1),
+        "pose_hand": np.concatenate([flat["left_hand_pose"], flat["right_hand_pose"]], axis=1),
     }
     return arrays
 

@@ -20,36 +20,33 @@ from pathlib import Path
 import numpy as np
 
 from mocap_app.core.errors import ClipFormatError, ExportError
-from mocap_app.core.frames import CameraIntrinsics
-from mocap_app.core.params import POSE_FIELDS, SHAPE_FIELDS, MotionClip, SmplxParams
-from mocap_app.core.skeleton import NUM_JOINTS
+from mocap_app.core.params import CLIP_ARRAYS, MotionClip, SmplxParams
 
 MAGIC = b"MOCAPJNL"
 VERSION = 1
 SUFFIX = ".mocapjournal"
 
-RECORD_DTYPE = np.dtype([
-    *((name, "<f4", shape) for name, shape in {**POSE_FIELDS, **SHAPE_FIELDS}.items()),
-    ("camera", "<f8", (6,)),
-    ("confidence", "<f4"),
-    ("joint_confidence", "<f4", (NUM_JOINTS,)),
-    ("box", "<f4", (4,)),
-    ("track_id", "<i8"),
-    ("frame_index", "<i8"),
-    ("timestamp_ns", "<i8"),
-])
+
+
+def _record_dtype() -> np.dtype:
+    """A clip's per-frame arrays (`CLIP_ARRAYS`, little-endian) plus the track id, which version 1 files
+    hold just before `frame_index`."""
+    columns = [(name, np.dtype(dtype).newbyteorder("<"), shape) for name, (dtype, shape) in CLIP_ARRAYS.items()]
+    at = [name for name, _, _ in columns].index("frame_index")
+    columns.insert(at, ("track_id", np.dtype("<i8"), ()))
+    return np.dtype(columns)
+
+
+RECORD_DTYPE = _record_dtype()
 _CRC = struct.Struct("<I")
 _PREFIX = struct.Struct("<8sII")  # magic, version, JSON header length
 
 
 def _record_bytes(params: SmplxParams) -> bytes:
     record = np.zeros((), RECORD_DTYPE)
-    for name in (*POSE_FIELDS, *SHAPE_FIELDS, "joint_confidence", "box"):
-        record[name] = getattr(params, name)
-    record["camera"] = params.camera.as_array()
-    record["confidence"] = params.confidence
-    record["track_id"], record["frame_index"], record["timestamp_ns"] = (
-        params.track_id, params.frame_index, params.timestamp_ns)
+    for name, value in params.arrays().items():
+        record[name] = value
+    record["track_id"] = params.track_id
     payload = record.tobytes()
     return payload + _CRC.pack(zlib.crc32(payload))
 
@@ -146,14 +143,7 @@ def journal_to_clips(path: Path) -> list[MotionClip]:
     clips = []
     for track_id, rows in sorted(by_track.items()):
         rows_sorted = sorted(rows, key=lambda i: int(records["frame_index"][i]))
-        frames = []
-        for i in rows_sorted:
-            r = records[i]
-            frames.append(SmplxParams(
-                **{name: r[name] for name in (*POSE_FIELDS, *SHAPE_FIELDS)},
-                camera=CameraIntrinsics.from_array(r["camera"]), track_id=track_id, confidence=float(r["confidence"]),
-                joint_confidence=r["joint_confidence"], box=r["box"], frame_index=int(r["frame_index"]),
-                timestamp_ns=int(r["timestamp_ns"])))
+        frames = [SmplxParams.from_arrays(records[i], track_id) for i in rows_sorted]
         clips.append(MotionClip.from_params(frames, fps=float(header["fps"]), gender=header.get("gender", "neutral"),
                                             source=header.get("source")))
     return clips
