@@ -5,7 +5,7 @@ Each motion is a smooth function of time built from anatomical movements of the 
 shoulder abduction about z, elbow flexion about the arm's local y, hip/knee flexion about x,
 spine/neck flexion about x, head turn about y, finger curl about z, jaw opening about x.
 `place_in_camera` turns a motion into per-frame `SmplxParams` standing in front of a camera with
-the feet on a level floor.
+the feet on a level floor. `swinging_clip` is a long clip with every joint moving, for timing exporters.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from mocap_app.core.frames import CameraIntrinsics
-from mocap_app.core.params import SmplxParams
-from mocap_app.core.skeleton import JOINT_INDEX, forward_kinematics
+from mocap_app.core.params import MotionClip, SmplxParams, split_full_pose
+from mocap_app.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from mocap_app.core.skeleton import JOINT_INDEX, NUM_JOINTS, forward_kinematics
 
 from .rest_skeleton import REST_JOINTS
 
@@ -130,7 +130,7 @@ def make_motion(name: str, num_frames: int, fps: float = 30.0) -> Motion:
 
 # Model frame (y up, z forward) → OpenCV camera frame (y down, z forward): a body facing the camera
 # is turned half a turn about x.
-_FACE_CAMERA = Rotation.from_euler("x", 180, degrees=True)
+_FACE_CAMERA = axis_angle_to_matrix(np.array([np.pi, 0.0, 0.0]))
 
 
 def place_in_camera(motion: Motion, camera: CameraIntrinsics, distance_m: float = 3.2, yaw_deg: float = 0.0,
@@ -142,12 +142,11 @@ def place_in_camera(motion: Motion, camera: CameraIntrinsics, distance_m: float 
     (its right side towards the camera). In every frame the lowest foot joint rests on a floor
     `floor_offset_m` below the camera's optical axis, so a squat lowers the body instead of lifting the feet.
     """
-    yaw = Rotation.from_euler("y", yaw_deg, degrees=True)
-    local = Rotation.from_rotvec(motion.pose.reshape(-1, 3)).as_matrix().reshape(motion.num_frames, 55, 3, 3)
-    body_orient = Rotation.from_matrix(local[:, 0])
-    global_orient = _FACE_CAMERA * yaw * body_orient
-    local_cam = local.copy()
-    local_cam[:, 0] = global_orient.as_matrix()
+    yaw = axis_angle_to_matrix(np.array([0.0, np.radians(yaw_deg), 0.0]))
+    local_cam = axis_angle_to_matrix(motion.pose)  # (T, 55, 3, 3)
+    local_cam[:, 0] = _FACE_CAMERA @ yaw @ local_cam[:, 0]
+    pose_cam = np.array(motion.pose, dtype=np.float64)
+    pose_cam[:, 0] = matrix_to_axis_angle(local_cam[:, 0])
     _, joints = forward_kinematics(rest_joints, local_cam)
     feet = [JOINT_INDEX[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
     lowest = joints[:, feet, 1].max(axis=1)  # camera y points down: the lowest point has the largest y
@@ -156,9 +155,19 @@ def place_in_camera(motion: Motion, camera: CameraIntrinsics, distance_m: float 
     transl[:, 2] = distance_m
     step_ns = round(1e9 / motion.fps)
     return [
-        SmplxParams.neutral(camera, global_orient=global_orient[i].as_rotvec(), body_pose=motion.pose[i, 1:22],
-                            jaw_pose=motion.pose[i, 22], leye_pose=motion.pose[i, 23], reye_pose=motion.pose[i, 24],
-                            left_hand_pose=motion.pose[i, 25:40], right_hand_pose=motion.pose[i, 40:55],
-                            transl=transl[i], track_id=track_id, frame_index=i, timestamp_ns=i * step_ns)
+        SmplxParams.neutral(camera, **split_full_pose(pose_cam[i]), transl=transl[i], track_id=track_id,
+                            frame_index=i, timestamp_ns=i * step_ns)
         for i in range(motion.num_frames)
     ]
+
+
+def swinging_clip(num_frames: int, fps: float = 30.0, seed: int = 0) -> MotionClip:
+    """All 55 joints swinging with random amplitudes and phases, the subject walking forward (600 px focal
+    length, 640x480); for timing, not for looking at."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(num_frames)[:, None, None] / fps
+    pose = rng.uniform(-0.6, 0.6, (1, NUM_JOINTS, 3)) * np.sin(2.0 * t + rng.uniform(0, 2 * np.pi, (1, NUM_JOINTS, 3)))
+    pose[:, 0, 0] += np.pi
+    transl = np.stack([0.2 * np.sin(0.5 * t[:, 0, 0]), np.full(num_frames, 0.3), 3.0 + 0.01 * t[:, 0, 0]], axis=1)
+    camera = CameraIntrinsics(fx=600.0, fy=600.0, cx=320.0, cy=240.0, width=640, height=480)
+    return MotionClip.from_full_pose(pose, transl, fps, camera)

@@ -1,7 +1,9 @@
 """Axis-angle ↔ rotation matrix, vectorised over leading dimensions (numpy, float64).
 
 The one implementation the app uses wherever SMPL-X axis-angle meets matrices (forward kinematics,
-the landmark fit, exporters, evaluations).
+the landmark fit, the synthetic motions, exporters, evaluations). scipy's `Rotation` stays only where
+quaternions are wanted: the smoothing filters' representation and the smoothing evaluation's generated
+motion and noise.
 """
 
 from __future__ import annotations
