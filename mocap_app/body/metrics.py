@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mocap_app.core.rotations import axis_angle_to_matrix
+
 
 def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
     """PA-MPJPE: mean joint distance (same unit as the inputs) after the best similarity transform
@@ -14,3 +16,10 @@ def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
     rotation = u @ np.diag([1.0, 1.0, d]) @ vt
     scale = (s * [1.0, 1.0, d]).sum() / (p**2).sum()
     return float(np.linalg.norm(scale * p @ rotation - g, axis=1).mean())
+
+
+def rotation_errors_deg(pred_pose: np.ndarray, gt_pose: np.ndarray) -> np.ndarray:
+    """(J,) geodesic angles in degrees between two (J, 3) axis-angle poses, joint by joint."""
+    relative = np.swapaxes(axis_angle_to_matrix(pred_pose), -1, -2) @ axis_angle_to_matrix(gt_pose)
+    cos = (np.trace(relative, axis1=-2, axis2=-1) - 1.0) / 2.0
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))

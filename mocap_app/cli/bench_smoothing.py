@@ -13,9 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from mocap_app.core.params import MotionClip
+from mocap_app.pipeline.evaluation.smoothing import NoiseModel, corrupt, synthetic_motion
 from mocap_app.smoothing import OnlineSmoother, smooth_clip, smoothing_config
-
-from .eval_smoothing import NoiseModel, corrupt, synthetic_motion
 
 BUDGET_MS = 1.0  # per person per frame (issue 7)
 

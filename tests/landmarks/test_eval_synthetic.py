@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mocap_app.body.metrics import pa_mpjpe
-from mocap_app.cli.eval_synthetic import evaluate_view, rotation_errors_deg
+from mocap_app.body.metrics import pa_mpjpe, rotation_errors_deg
 from mocap_app.core.frames import CameraIntrinsics
+from mocap_app.pipeline.evaluation.synthetic import evaluate_view
 
 ROOT = Path(__file__).resolve().parents[2]
 

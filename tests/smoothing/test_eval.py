@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mocap_app.cli.app import app
-from mocap_app.cli.eval_smoothing import NoiseModel, corrupt, evaluate, lag_frames, synthetic_motion
+from mocap_app.pipeline.evaluation.smoothing import NoiseModel, corrupt, evaluate, lag_frames, synthetic_motion
 from mocap_app.smoothing import smoothing_config
 
 
