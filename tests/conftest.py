@@ -16,6 +16,34 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
+# Floating-point checks across CPU configurations (the summation order of torch's CPU kernels changes the
+# last bits, which is what the numerical tolerances in tests/models, tests/estimators and tests/body allow for):
+#   MOCAP_TEST_TORCH_THREADS=N   torch.set_num_threads(N) once at session start (tests/models keeps N too)
+#   MOCAP_TEST_NO_MKLDNN=1       torch.backends.mkldnn.enabled = False (no oneDNN convolutions/matmuls)
+#   ATEN_CPU_CAPABILITY=avx2|default|avx512  (read by torch itself at import: e.g. AVX2 kernels on an AVX-512 CPU)
+#   MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2  (read by MKL/oneDNN: their kernels of an AVX2-only CPU)
+# Unset, nothing changes and torch is not imported here.
+TORCH_THREADS = os.environ.get("MOCAP_TEST_TORCH_THREADS")
+
+
+def pytest_configure(config) -> None:
+    if TORCH_THREADS or os.environ.get("MOCAP_TEST_NO_MKLDNN"):
+        import torch
+
+        if TORCH_THREADS:
+            torch.set_num_threads(int(TORCH_THREADS))
+        if os.environ.get("MOCAP_TEST_NO_MKLDNN"):
+            torch.backends.mkldnn.enabled = False
+
+
+def pytest_report_header(config) -> str | None:
+    if not (TORCH_THREADS or os.environ.get("MOCAP_TEST_NO_MKLDNN") or os.environ.get("ATEN_CPU_CAPABILITY")):
+        return None
+    import torch
+
+    return (f"torch {torch.__version__}: {torch.get_num_threads()} threads, CPU capability "
+            f"{torch.backends.cpu.get_cpu_capability()}, oneDNN {'on' if torch.backends.mkldnn.enabled else 'off'}")
+
 
 @pytest.fixture(scope="session")
 def smplx_body_models(tmp_path_factory: pytest.TempPathFactory) -> Path:

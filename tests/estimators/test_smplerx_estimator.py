@@ -178,6 +178,10 @@ def test_with_the_real_tiny_network_the_estimator_equals_a_direct_forward(tmp_pa
     frame = Frame(image=image, index=0, timestamp_ns=0)
     persons = [Detection(np.array([100, 40, 300, 460]), 0.9, 1), Detection(np.array([350, 100, 500, 420]), 0.8, 2)]
     results = SmplerxEstimator(TorchBackend(model)).estimate_detailed(frame, persons)
+    # The estimator runs both persons in one batch, the direct forward one at a time: only the summation order
+    # differs. Worst over torch threads 1/2, ATEN_CPU_CAPABILITY avx512/avx2/default, oneDNN on/off, MKL + oneDNN
+    # held to AVX2 (AMD EPYC Zen 4, torch 2.13.0): global_orient 1.6e-6, transl_virtual 1.4e-6, right-hand
+    # axis-angles 2.1e-3 (ATEN avx2, 2 threads), face box 4.3e-4 image px (avx2 MKL + oneDNN).
     for person, result in zip(persons, results, strict=True):
         x1, y1, x2, y2 = person.box
         box = process_box(np.array([x1, y1, x2 - x1, y2 - y1]), 640, 480)
@@ -185,12 +189,12 @@ def test_with_the_real_tiny_network_the_estimator_equals_a_direct_forward(tmp_pa
         with torch.inference_mode():
             out = decode_outputs(model(torch.from_numpy(crop.transpose(2, 0, 1).copy())[None] / 255))
         assert np.allclose(result.params.global_orient, out["smplx_root_pose"][0].numpy(), atol=1e-4)
-        assert np.allclose(result.params.right_hand_pose.reshape(-1), out["smplx_rhand_pose"][0].numpy(), atol=5e-3)
+        assert np.allclose(result.params.right_hand_pose.reshape(-1), out["smplx_rhand_pose"][0].numpy(), atol=0.015)
         assert np.allclose(result.transl_virtual, out["cam_trans"][0].numpy(), atol=1e-4)
         face = out["face_bbox"][0].numpy()
         w, h = box[2], box[3]
         assert np.allclose(result.face_box, [box[0] + face[0] * w / 384, box[1] + face[1] * h / 512,
-                                             box[0] + face[2] * w / 384, box[1] + face[3] * h / 512], atol=0.05)
+                                             box[0] + face[2] * w / 384, box[1] + face[3] * h / 512], atol=5e-3)
 
 
 def test_hand_offsets_are_made_absolute_with_the_models_mean_hand_pose():
