@@ -8,7 +8,9 @@ that file, and the exit code is 70 (EX_SOFTWARE).
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import typer
@@ -35,7 +37,7 @@ from . import (
     process,
 )
 
-EXIT_USER_ERROR = 1
+EXIT_USER_ERROR = MocapError.exit_code
 EXIT_CRASH = 70  # sysexits.h EX_SOFTWARE: an internal error, not the user's
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
@@ -77,15 +79,21 @@ def _root(
     ctx.obj = config
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a run the way Ctrl-C does: partial files removed, journal kept
+
+
 def main(argv: list[str] | None = None) -> None:
     """The `mocap` / `python main.py` / `python -m mocap_app` entry point."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
-        app(args=argv, standalone_mode=True)
+        app(args=argv)  # typer handles --help, usage errors (exit 2) and a Ctrl-C outside a run itself
     except MocapError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
-        sys.exit(EXIT_USER_ERROR)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
@@ -93,4 +101,6 @@ def main(argv: list[str] | None = None) -> None:
         report = write_crash_report(exc, sys.argv if argv is None else ["mocap", *argv])
         print(f"error: mocap stopped on an internal error ({type(exc).__name__}); the traceback and this "
               f"machine's details are in {report} — please attach that file to a bug report.", file=sys.stderr)
+        for note in getattr(exc, "__notes__", ()):
+            print(f"hint: {note}", file=sys.stderr)
         sys.exit(EXIT_CRASH)

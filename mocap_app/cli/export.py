@@ -60,12 +60,13 @@ def export_command(
     config = current_config(ctx)
     is_journal = clip_path.suffix == JOURNAL_SUFFIX
     settings = smoothing_settings(config, smoothing or (None if is_journal else "off"))
-    clips = load_clips(clip_path)
+    clips = load_clips(clip_path, report=lambda line: typer.echo(f"warning: {line}", err=True))
     if person != "all":
-        clips = [c for c in clips if str(c.track_id) == person]
-        if not clips:
+        found = [c for c in clips if str(c.track_id) == person]
+        if not found:
             raise ConfigError(f"{clip_path} has no person with track id {person}.",
-                              f"Track ids in it: {', '.join(str(c.track_id) for c in load_clips(clip_path))}.")
+                              f"Track ids in it: {', '.join(str(c.track_id) for c in clips)}.")
+        clips = found
     given = {"bone_names": bone_names, "up_axis": up_axis, "root": root, "units": units,
              "rotation_order": rotation_order,
              "hands": hands, "face": face, "fps": fps}

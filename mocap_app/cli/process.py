@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mocap_app.core.errors import ConfigError
+from mocap_app.core.errors import NothingFoundError
 from mocap_app.export import ExportOptions
 from mocap_app.pipeline.process import (
     MODELS,
@@ -18,6 +18,7 @@ from mocap_app.pipeline.process import (
     build_detection,
     build_estimators,
     check_input,
+    check_overlay_target,
     check_request,
     close_all,
     expand_inputs,
@@ -66,8 +67,7 @@ def process_command(
     config = current_config(ctx)
     inputs = expand_inputs(inputs)
     plan = plan_outputs(inputs, outputs, formats)
-    if overlay is not None and len(inputs) > 1:
-        raise ConfigError("--overlay names one video; it needs a single input.", "Process the inputs one by one.")
+    check_overlay_target(overlay, inputs, plan)
     options = ProcessOptions.from_settings(config, model=model, backend=backend, precision=precision,
                                            checkpoint=checkpoint,
                                            max_people=max_people, person=person, overlay=overlay, mesh=mesh,
@@ -81,6 +81,7 @@ def process_command(
     estimators = build_estimators(options, config)
     detection = build_detection(options)
     summary = Table(title="mocap process")
+    empty: list[str] = []
     for column in ("input", "frames", "fps", "people (frames each)", "written"):
         summary.add_column(column, overflow="fold")
     try:
@@ -98,12 +99,23 @@ def process_command(
                 def opened(info, task=task, progress=progress) -> None:
                     progress.update(task, total=info.frame_count)
 
-                outcome = process_input(input_path, outs, options, config, estimators, on_frame=advance,
-                                        on_open=opened, body=body, detection=detection,
-                                        progress=lambda line: console.print(f"[dim]{line}[/]"))
-            people = ", ".join(f"#{t}: {n}" for t, n in sorted(outcome.frames_per_track.items())) or "nobody found"
+                try:
+                    outcome = process_input(input_path, outs, options, config, estimators, on_frame=advance,
+                                            on_open=opened, body=body, detection=detection,
+                                            progress=lambda line: console.print(f"[dim]{line}[/]"))
+                except NothingFoundError:
+                    if len(plan) == 1:
+                        raise
+                    empty.append(input_path.name)  # the other inputs still get processed
+                    summary.add_row(input_path.name, "", "", "nobody found", "-")
+                    continue
+            people = ", ".join(f"#{t}: {n}" for t, n in sorted(outcome.frames_per_track.items()))
             summary.add_row(input_path.name, str(outcome.report.frames), f"{outcome.report.fps:.1f}", people,
                             "\n".join(map(str, outcome.written)) or "-")
     finally:
         close_all([*estimators, *detection])
     Console().print(summary)
+    if empty:
+        raise NothingFoundError(f"Nobody was found in {len(empty)} of {len(plan)} inputs: {', '.join(empty)}.",
+                                "The whole body should be visible and at least ~80 px tall; for several or small "
+                                "people try --max-people 2.")

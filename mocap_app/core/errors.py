@@ -16,6 +16,8 @@ class MocapError(Exception):
         hint: what the user should do about it.
     """
 
+    exit_code = 1  # what the command line exits with
+
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.message = message
@@ -55,3 +57,13 @@ class UnsupportedFormatError(MocapError):
 
 class DependencyError(MocapError):
     """An optional package needed for the requested feature is not installed or does not load."""
+
+
+class NothingFoundError(MocapError):
+    """The input was processed but no person was found in it: there is nothing to export."""
+
+
+class RunInterrupted(MocapError):
+    """The user stopped a run (Ctrl-C, SIGTERM); what was recorded is kept."""
+
+    exit_code = 130  # 128 + SIGINT, as shells report an interrupted command

@@ -27,10 +27,11 @@ logger = logging.getLogger(__name__)
 MESH_CHOICES = ("auto", "smplx", "avatar", "none")
 
 
-def load_clips(path: Path) -> list[MotionClip]:
-    """Every track in a recording journal, or the one clip in a clip / exported .npz file."""
+def load_clips(path: Path, report: Callable[[str], None] = logger.warning) -> list[MotionClip]:
+    """Every track in a recording journal (damage it had goes to `report`), or the one clip in a clip /
+    exported .npz file."""
     if Path(path).suffix == JOURNAL_SUFFIX:
-        return journal_to_clips(path)
+        return journal_to_clips(path, report=report)
     return [load_clip(path)]
 
 

@@ -4,23 +4,29 @@ Layout: a header (magic, version, header length, JSON with fps and source metada
 fixed-size records — one `SmplxParams` each, followed by the CRC32 of its bytes. Records are
 written with one `os.write` per frame, so they are in the kernel's page cache (and survive the
 process being killed) the moment `append` returns; `fsync` is left to `close` and periodic
-`sync_every` frames, which is what survives a power cut. A reader takes every complete record
-whose checksum matches and ignores a torn tail.
+`sync_every` frames, which is what survives a power cut. A reader takes every record whose
+checksum and values are sound, skips damaged ones and a torn tail, and says what it skipped.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import logging
 import os
 import struct
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mocap_app.core.errors import ClipFormatError, ExportError
 from mocap_app.core.params import CLIP_ARRAYS, MotionClip, SmplxParams
+
+logger = logging.getLogger(__name__)
 
 MAGIC = b"MOCAPJNL"
 VERSION = 1
@@ -38,6 +44,11 @@ def _record_dtype() -> np.dtype:
 
 
 RECORD_DTYPE = _record_dtype()
+
+
+class JournalExistsError(ExportError):
+    """The journal's name is taken: recordings never overwrite each other."""
+
 _CRC = struct.Struct("<I")
 _PREFIX = struct.Struct("<8sII")  # magic, version, JSON header length
 
@@ -52,7 +63,7 @@ def _record_bytes(params: SmplxParams) -> bytes:
 
 
 class JournalWriter:
-    """Appends `SmplxParams` records to a new journal file. Use as a context manager."""
+    """Appends `SmplxParams` records to a new journal file (never an existing one). Use as a context manager."""
 
     def __init__(self, path: Path, fps: float, source: dict | None = None, gender: str = "neutral",
                  sync_every: int = 300) -> None:
@@ -62,13 +73,28 @@ class JournalWriter:
         try:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            raise ExportError(f"Journal {self.path} already exists.", "Choose another recording name.") from None
+            raise JournalExistsError(f"Journal {self.path} already exists.",
+                                     "Move or export it first (`mocap export JOURNAL -o take.fbx`); a recording never "
+                                     "overwrites one.") from None
         except OSError as exc:
             raise ExportError(f"Cannot create journal {self.path}: {exc.strerror}.",
                               "Check that the folder exists and is writable.") from exc
         self._write(_PREFIX.pack(MAGIC, VERSION, len(header)) + header)
         self.sync_every = sync_every
         self.records = 0
+
+    @classmethod
+    def new(cls, folder: Path, stem: str, fps: float, **options: object) -> JournalWriter:
+        """A journal under a name no other recording has: `<stem>-<date>-<time>.<ms>[-N].mocapjournal` in
+        `folder`; runs started in the same millisecond (or a name left by an earlier run) get -2, -3, …"""
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S.%f")[:-3]
+        for attempt in range(1, 1000):
+            suffix = "" if attempt == 1 else f"-{attempt}"
+            try:
+                return cls(Path(folder) / f"{stem}-{stamp}{suffix}{SUFFIX}", fps, **options)  # type: ignore[arg-type]
+            except JournalExistsError:
+                continue
+        raise ExportError(f"No free journal name for {stem} in {folder}.", "Remove old journals from that folder.")
 
     def _write(self, data: bytes) -> None:
         try:
@@ -101,49 +127,141 @@ class JournalWriter:
         self.close()
 
 
-def read_journal(path: Path) -> tuple[dict, np.ndarray]:
-    """(header, records): every intact record of a journal, in write order; a torn tail is ignored."""
+@dataclass(frozen=True)
+class JournalScan:
+    """What a journal holds. header: its JSON header (fps checked). records: every intact record, in write
+    order. damaged: slot numbers of records skipped (checksum wrong, or values that are not finite numbers).
+    torn_bytes: bytes of a cut-off last record (0 when the file ends on a record boundary). slots: record slots
+    in the file."""
+
+    path: Path
+    header: dict
+    records: np.ndarray
+    damaged: tuple[int, ...]
+    torn_bytes: int
+    slots: int
+
+    def problems(self) -> list[str]:
+        """One sentence per kind of damage, saying what was skipped and where in the take."""
+        lines = []
+        if self.damaged:
+            lines.append(f"{self.path.name}: {len(self.damaged)} of {self.slots} records are damaged and were "
+                         f"skipped ({self._where(self.damaged)}); every intact record was kept.")
+        if self.torn_bytes:
+            lines.append(f"{self.path.name} ends in a cut-off record ({self.torn_bytes} bytes, the last frame "
+                         "being written when the recording stopped); it was skipped.")
+        return lines
+
+    def _where(self, slots: tuple[int, ...]) -> str:
+        """The frames around the skipped records, from the intact neighbours (the damaged ones are untrusted)."""
+        fps = float(self.header["fps"])
+        intact_slots = np.setdiff1d(np.arange(self.slots), slots)
+        frames = self.records["frame_index"]
+        spans = []
+        for run in np.split(np.asarray(slots), np.flatnonzero(np.diff(slots) != 1) + 1):
+            before = np.searchsorted(intact_slots, run[0]) - 1
+            after = before + 1
+            low = int(frames[before]) if before >= 0 else None
+            high = int(frames[after]) if after < len(frames) else None
+            if low is None and high is None:
+                spans.append("the whole take")
+            elif low is None:
+                spans.append(f"before frame {high} ({high / fps:.2f} s)")
+            elif high is None:
+                spans.append(f"after frame {low} ({low / fps:.2f} s)")
+            else:
+                spans.append(f"between frames {low} and {high} ({low / fps:.2f}-{high / fps:.2f} s)")
+        return "; ".join(spans[:5]) + (f"; and {len(spans) - 5} more places" if len(spans) > 5 else "")
+
+
+_HINT = "Pass a .mocapjournal file written by `mocap process` or the live recorder."
+_FINITE_FIELDS = [name for name in RECORD_DTYPE.names if RECORD_DTYPE[name].base.kind == "f"]
+
+
+def _check_header(path: Path, header: object) -> dict:
+    if not isinstance(header, dict):
+        raise ClipFormatError(f"{path} has a damaged header (not a JSON object).", _HINT)
+    fps = header.get("fps")
+    if isinstance(fps, bool) or not isinstance(fps, int | float) or not np.isfinite(fps) or fps <= 0:
+        raise ClipFormatError(f"{path} has a damaged header: its frame rate is {fps!r}, not a positive number.",
+                              _HINT)
+    if header.get("gender", "neutral") not in ("neutral", "male", "female"):
+        raise ClipFormatError(f"{path} has a damaged header: gender {header.get('gender')!r}.", _HINT)
+    if not isinstance(header.get("source", {}), dict):
+        raise ClipFormatError(f"{path} has a damaged header: 'source' is not an object.", _HINT)
+    return header
+
+
+def read_journal(path: Path) -> JournalScan:
+    """Every intact record of a journal, in write order. Records have a fixed size and their own checksum, so
+    a damaged record costs only itself: the walk goes on past it, and a cut-off end costs only the last one."""
     path = Path(path)
-    hint = "Pass a .mocapjournal file written by `python main.py process` or the GUI's recorder."
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ClipFormatError(f"Journal {path} does not exist.", hint) from None
+        raise ClipFormatError(f"Journal {path} does not exist.", _HINT) from None
+    except IsADirectoryError:
+        raise ClipFormatError(f"{path} is a folder, not a journal.", _HINT) from None
     if len(data) < _PREFIX.size or data[:8] != MAGIC:
-        raise ClipFormatError(f"{path} is not a mocap journal.", hint)
+        raise ClipFormatError(f"{path} is not a mocap journal.", _HINT)
     _, version, header_length = _PREFIX.unpack_from(data)
     if version != VERSION:
         raise ClipFormatError(f"{path} is journal version {version}; this app reads {VERSION}.",
                               "Open it with the version of the app that recorded it.")
+    if _PREFIX.size + header_length > len(data):
+        raise ClipFormatError(f"{path} has a damaged header (it claims {header_length} bytes).", _HINT)
     try:
         header = json.loads(data[_PREFIX.size : _PREFIX.size + header_length])
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ClipFormatError(f"{path} has a damaged header.", hint) from exc
+        raise ClipFormatError(f"{path} has a damaged header.", _HINT) from exc
+    header = _check_header(path, header)
     body = memoryview(data)[_PREFIX.size + header_length :]
     size = RECORD_DTYPE.itemsize + _CRC.size
-    intact = []
-    for offset in range(0, len(body) - size + 1, size):
+    slots, torn = divmod(len(body), size)
+    intact, damaged = [], []
+    for slot in range(slots):
+        offset = slot * size
         payload = body[offset : offset + RECORD_DTYPE.itemsize]
         (crc,) = _CRC.unpack_from(body, offset + RECORD_DTYPE.itemsize)
         if zlib.crc32(payload) != crc:
-            break  # a torn write: nothing after it is trusted
+            damaged.append(slot)
+            continue
+        record = np.frombuffer(payload, dtype=RECORD_DTYPE)
+        if not all(np.isfinite(record[name]).all() for name in _FINITE_FIELDS):
+            damaged.append(slot)  # checksummed garbage (a hostile or buggy writer): never exported
+            continue
         intact.append(bytes(payload))
     records = np.frombuffer(b"".join(intact), dtype=RECORD_DTYPE)
-    return header, records
+    return JournalScan(path, header, records, tuple(damaged), torn, slots)
 
 
-def journal_to_clips(path: Path) -> list[MotionClip]:
-    """One `MotionClip` per track in the journal, frames in order; raises if it holds no frames."""
-    header, records = read_journal(path)
+def journal_to_clips(path: Path, report: Callable[[str], None] = logger.warning) -> list[MotionClip]:
+    """One `MotionClip` per track in the journal, frames in order; damage is passed to `report` (one line per
+    kind); raises if it holds no intact frames."""
+    scan = read_journal(path)
+    for line in scan.problems():
+        report(line)
+    records, header = scan.records, scan.header
     if len(records) == 0:
-        raise ClipFormatError(f"Journal {path} holds no recorded frames.", "Record some frames first.")
+        raise ClipFormatError(f"Journal {path} holds no intact recorded frames.",
+                              "Nothing was recorded before it ended; record again.")
     by_track: dict[int, list[int]] = defaultdict(list)
     for i, track_id in enumerate(records["track_id"]):
         by_track[int(track_id)].append(i)
     clips = []
     for track_id, rows in sorted(by_track.items()):
         rows_sorted = sorted(rows, key=lambda i: int(records["frame_index"][i]))
-        frames = [SmplxParams.from_arrays(records[i], track_id) for i in rows_sorted]
+        frames = []
+        for i in rows_sorted:
+            try:
+                frames.append(SmplxParams.from_arrays(records[i], track_id))
+            except ValueError as exc:  # checksummed but impossible (e.g. a camera of zero size)
+                report(f"{Path(path).name}: a record of frame {int(records['frame_index'][i])} is invalid ({exc}); "
+                       "it was skipped.")
+        if not frames:
+            continue
         clips.append(MotionClip.from_params(frames, fps=float(header["fps"]), gender=header.get("gender", "neutral"),
                                             source=header.get("source")))
+    if not clips:
+        raise ClipFormatError(f"Journal {path} holds no valid recorded frames.", "Record again.")
     return clips

@@ -7,7 +7,6 @@ checked before the first frame is processed.
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,14 @@ from mocap_app.backends.base import PRECISIONS
 from mocap_app.backends.registry import BACKENDS
 from mocap_app.capture import IMAGE_SUFFIXES, CaptureThread, SourceInfo, open_source
 from mocap_app.core.config import AppConfig
-from mocap_app.core.errors import CaptureError, ConfigError, ModelFileError
+from mocap_app.core.errors import (
+    CaptureError,
+    ConfigError,
+    MocapError,
+    ModelFileError,
+    NothingFoundError,
+    RunInterrupted,
+)
 from mocap_app.core.files import check_output_folder
 from mocap_app.core.params import MotionClip
 from mocap_app.export import ExportOptions, check_destination, person_path
@@ -25,7 +31,6 @@ from mocap_app.models.configs import CHECKPOINT_SOURCE, CONFIGS
 from mocap_app.smoothing import OnlineSmoother, SmoothingConfig, smooth_clip, smoothing_config
 
 from .exporting import MESH_CHOICES, export_with_body
-from .journal import SUFFIX as JOURNAL_SUFFIX
 from .journal import JournalWriter, journal_to_clips
 from .runner import FrameResult, Pipeline, PipelineReport
 from .sinks import JournalSink, MeshSource, OverlayVideoSink
@@ -136,6 +141,29 @@ def plan_outputs(inputs: list[Path], outputs: list[Path], formats: list[str]) ->
         raise ConfigError("Two inputs have the same name; their outputs would overwrite each other.",
                           "Process them separately or rename one.")
     return {i: [folder / f"{i.stem}.{fmt}" for fmt in formats] for i in inputs}
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
+
+
+def check_overlay_target(overlay: Path | None, inputs: list[Path], plan: dict[Path, list[Path]]) -> None:
+    """The overlay must be a file of its own: writing it over an input would destroy the source video, over an
+    animation output would lose that file."""
+    if overlay is None:
+        return
+    if len(inputs) > 1:
+        raise ConfigError("--overlay names one video; it needs a single input.", "Process the inputs one by one.")
+    for source in inputs:
+        if _same_file(overlay, source):
+            raise ConfigError(f"--overlay {overlay} is the input video itself; writing it would destroy the source.",
+                              "Give the overlay its own name, e.g. --overlay take_overlay.mp4.")
+    for outs in plan.values():
+        if any(_same_file(overlay, out) for out in outs):
+            raise ConfigError(f"--overlay {overlay} is also given with -o.", "Give the overlay its own name.")
 
 
 def checkpoint_path(options: ProcessOptions, config: AppConfig) -> Path:
@@ -253,12 +281,6 @@ def build_body(config: AppConfig, progress: Callable[[str], None]) -> MeshSource
     return AnnyAvatar(progress=progress).load()
 
 
-def journal_path_for(input_path: Path, outputs: list[Path]) -> Path:
-    folder = outputs[0].parent if outputs else Path.cwd()
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return folder / f"{input_path.stem}-{stamp}{JOURNAL_SUFFIX}"
-
-
 def select_clips(clips: list[MotionClip], person: str) -> list[MotionClip]:
     if person == "all":
         return clips
@@ -269,26 +291,46 @@ def select_clips(clips: list[MotionClip], person: str) -> list[MotionClip]:
     return wanted
 
 
+def recovery_hint(journal: Path) -> str:
+    """How to get a take out of a journal that a run left behind."""
+    return (f"The frames recorded so far are kept in {journal}; export them with "
+            f"`mocap export {journal} -o take.fbx`.")
+
+
 def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessOptions, config: AppConfig,
                   estimators: list, on_frame: Callable[[FrameResult], None] | None = None,
                   on_open: Callable[[SourceInfo], None] | None = None,
                   body: MeshSource | None = None, journal: Path | None = None, detection: tuple = (None, None),
                   progress: Callable[[str], None] = logger.info) -> ProcessOutcome:
     """Run the pipeline over one input and export its tracks. `estimators` (parallel workers) and
-    `detection` (detector, tracker) are reused across inputs."""
+    `detection` (detector, tracker) are reused across inputs. `journal`: the recording's path (default: a new
+    name beside the first output).
+
+    Raises NothingFoundError when nobody was found (the empty journal is removed), RunInterrupted on Ctrl-C /
+    SIGTERM; on these and on any failure after frames were recorded, the error names the kept journal."""
     source = open_source(input_spec, config.capture)
     if on_open is not None:
         on_open(source.info)
     # Estimators and renderers take RGB: convert on the capture thread, beside the estimator.
     capture = CaptureThread(source, queue_size=config.capture.queue_size, prepare=lambda frame: frame.rgb)
-    journal = journal or journal_path_for(Path(input_spec), outputs)
-    sinks = [JournalSink(JournalWriter(journal, fps=source.info.fps,
-                                       source={"input": str(input_spec), "model": options.model}))]
-    if options.overlay is not None:
-        if body is None:
-            raise ValueError("an overlay needs a body model")
-        sinks.append(OverlayVideoSink(options.overlay, source.info.fps, source.info.width, source.info.height,
-                                      body, config.render.platform, msaa_samples=config.render.msaa_samples))
+    metadata = {"fps": source.info.fps, "source": {"input": str(input_spec), "model": options.model}}
+    if journal is not None:
+        writer = JournalWriter(journal, **metadata)
+    else:
+        writer = JournalWriter.new(outputs[0].parent if outputs else Path.cwd(), Path(input_spec).stem, **metadata)
+    journal = writer.path
+    sinks: list = [JournalSink(writer)]
+    try:
+        if options.overlay is not None:
+            if body is None:
+                raise ValueError("an overlay needs a body model")
+            sinks.append(OverlayVideoSink(options.overlay, source.info.fps, source.info.width, source.info.height,
+                                          body, config.render.platform, msaa_samples=config.render.msaa_samples))
+    except BaseException:
+        writer.close()
+        journal.unlink(missing_ok=True)
+        capture.source.close()
+        raise
     smoothing = smoothing_settings(config, options.smoothing)
     smoother = OnlineSmoother(smoothing, fps=source.info.fps) if smoothing.enabled else None
     detector, tracker = detection
@@ -299,23 +341,52 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
             estimator.reset()  # a new input: no person carries over
     pipeline = Pipeline(capture, estimators, detector=detector, tracker=tracker, smoother=smoother, sinks=sinks,
                         queue_size=config.capture.queue_size)
-    report = pipeline.run(on_frame)
-    written: list[Path] = []
-    if report.frames_per_track:
-        clips = select_clips(journal_to_clips(journal), options.person)
-        if smoothing.enabled:
-            clips = [smooth_clip(c, smoothing) for c in clips]
-        body_models = Path(config.paths.body_models)
-        for path in outputs:
-            for clip in clips:
-                target = person_path(path, clip.track_id, len(clips) > 1)
-                written.append(export_with_body(clip, target, options.export, body_models, options.mesh,
-                                                progress=progress)[0])
+    try:
+        report = pipeline.run(on_frame)
+        if not report.frames_per_track:
+            journal.unlink(missing_ok=True)
+            seen = f" (the overlay {options.overlay} shows the frames it looked at)" if options.overlay else ""
+            raise NothingFoundError(
+                f"Nobody was found in {Path(input_spec).name} ({report.frames} frames); nothing was exported{seen}.",
+                "The whole body should be visible and at least ~80 px tall; for several or small people try "
+                "--max-people 2 (the person detector).")
+        written = _export_tracks(journal, outputs, options, config, smoothing, progress)
+    except NothingFoundError:
+        raise
+    except KeyboardInterrupt:
+        raise RunInterrupted("Interrupted.", _kept_or_removed(writer, journal)) from None
+    except MocapError as exc:
+        exc.hint = " ".join(part for part in (exc.hint, _kept_or_removed(writer, journal)) if part)
+        raise
+    except Exception as exc:
+        exc.add_note(_kept_or_removed(writer, journal))
+        raise
     if options.overlay is not None:
         written.append(options.overlay)
-    if written and not options.keep_journal:
+    if not options.keep_journal:
         journal.unlink()
-        kept = None
-    else:
-        kept = journal
-    return ProcessOutcome(Path(input_spec), report, report.frames_per_track, written, kept)
+    return ProcessOutcome(Path(input_spec), report, report.frames_per_track, written,
+                          journal if options.keep_journal else None)
+
+
+def _kept_or_removed(writer: JournalWriter, journal: Path) -> str:
+    """After a failed run: the recovery hint when frames were recorded, else remove the empty journal."""
+    if writer.records:
+        return recovery_hint(journal)
+    journal.unlink(missing_ok=True)
+    return ""
+
+
+def _export_tracks(journal: Path, outputs: list[Path], options: ProcessOptions, config: AppConfig,
+                   smoothing: SmoothingConfig, progress: Callable[[str], None]) -> list[Path]:
+    clips = select_clips(journal_to_clips(journal, report=progress), options.person)
+    if smoothing.enabled:
+        clips = [smooth_clip(c, smoothing) for c in clips]
+    body_models = Path(config.paths.body_models)
+    written = []
+    for path in outputs:
+        for clip in clips:
+            target = person_path(path, clip.track_id, len(clips) > 1)
+            written.append(export_with_body(clip, target, options.export, body_models, options.mesh,
+                                            progress=progress)[0])
+    return written

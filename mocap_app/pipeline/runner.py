@@ -43,11 +43,15 @@ class OnlineSmoother(Protocol):
 
 
 class Sink(Protocol):
-    """Receives every processed frame in order on the sink thread (recorder, overlay video, preview)."""
+    """Receives every processed frame in order on the sink thread (recorder, overlay video, preview).
+    `close()` ends a run that went through; `abort()` one that was cancelled or failed: nothing half-done may
+    stay under a final name (the journal, the recovery path, is kept either way)."""
 
     def consume(self, result: FrameResult) -> None: ...
 
     def close(self) -> None: ...
+
+    def abort(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ class Pipeline:
             Stage("sinks", self._feed_sinks, self._smoothed_ch, self._results_ch, on_close=self._close_sinks),
         ]
         self._cancelled = threading.Event()
+        self._abandoned = threading.Event()  # the caller stopped reading results before the end
         self._frames_per_track: dict[int, int] = {}
 
     # -- stage work (each on its own thread) ------------------------------------------------------
@@ -138,9 +143,16 @@ class Pipeline:
             self._frames_per_track[person.track_id] = self._frames_per_track.get(person.track_id, 0) + 1
         return result
 
-    def _close_sinks(self) -> None:
-        for sink in self.sinks:
-            sink.close()
+    def _close_sinks(self, error: BaseException | None) -> None:
+        complete = error is None and not self._cancelled.is_set() and not self._abandoned.is_set()
+        failures = []
+        for sink in self.sinks:  # every sink gets its close, even after another one failed
+            try:
+                sink.close() if complete else sink.abort()
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
     # -- control -----------------------------------------------------------------------------------
     def results(self) -> Iterator[FrameResult]:
@@ -148,10 +160,14 @@ class Pipeline:
         for stage in self._stages:
             stage.start()
         self.capture.start()
+        finished = False
         try:
             while (result := self._results_ch.get()) is not None:
                 yield result
+            finished = True
         finally:
+            if not finished:  # an exception here (Ctrl-C) or the caller left early
+                self._abandoned.set()
             self.stop()
 
     def run(self, on_result: Callable[[FrameResult], None] | None = None) -> PipelineReport:
@@ -174,8 +190,6 @@ class Pipeline:
         self.capture.stop()
         for stage in self._stages:  # after an early exit, wake stages blocked on either side
             if stage.is_alive:
-                stage.inbox.cancel()
-                if stage.outbox is not None:
-                    stage.outbox.cancel()
+                stage.cancel()
         for stage in self._stages:
             stage.join(timeout)

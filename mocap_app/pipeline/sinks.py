@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 
-from mocap_app.core.errors import ExportError
 from mocap_app.core.mesh import BodyMesh
 from mocap_app.core.params import SmplxParams
+from mocap_app.export.video import AtomicVideoWriter
 from mocap_app.render.thread import RenderThread
 
 from .journal import JournalWriter
@@ -26,7 +25,8 @@ class MeshSource(Protocol):
 
 class JournalSink:
     """Appends every frame's people to a journal as soon as they are estimated — the raw estimates, so
-    offline smoothing (which looks ahead) later works on measurements, not on online-smoothed values."""
+    offline smoothing (which looks ahead) later works on measurements, not on online-smoothed values.
+    The journal is kept however the run ends: it is what `export` recovers a take from."""
 
     def __init__(self, journal: JournalWriter) -> None:
         self.journal = journal
@@ -37,9 +37,12 @@ class JournalSink:
     def close(self) -> None:
         self.journal.close()
 
+    abort = close
+
 
 class OverlayVideoSink:
-    """Writes the input video with each person's posed body drawn over it (MPEG-4).
+    """Writes the input video with each person's posed body drawn over it (H.264 MP4, `export.video`): under
+    its final name only once complete and checked; a cancelled or failed run leaves no file.
 
     The renderer lives on its own thread (OpenGL contexts are thread-bound); this sink only hands
     it meshes and frames and writes what comes back.
@@ -50,12 +53,16 @@ class OverlayVideoSink:
         self.path = Path(path)
         self.body = body
         self.opacity = opacity
-        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-        if not self._writer.isOpened():
-            raise ExportError(f"Cannot write the overlay video {self.path}.",
-                              "Check that its folder exists and is writable, and that the name ends in .mp4.")
-        self._renderer = RenderThread(render_platform, width, height, msaa_samples).start()
-        self.frames = 0
+        self._writer = AtomicVideoWriter(self.path, fps, width, height)
+        try:
+            self._renderer = RenderThread(render_platform, width, height, msaa_samples).start()
+        except BaseException:
+            self._writer.abort()
+            raise
+
+    @property
+    def frames(self) -> int:
+        return self._writer.frames
 
     def consume(self, result: FrameResult) -> None:
         frame = result.frame
@@ -67,8 +74,13 @@ class OverlayVideoSink:
             rgb = self._renderer.overlay(meshes, camera, frame.rgb, self.opacity)
             image = np.ascontiguousarray(rgb[..., ::-1])
         self._writer.write(image)
-        self.frames += 1
 
     def close(self) -> None:
-        self._writer.release()
+        try:
+            self._writer.finish()
+        finally:
+            self._renderer.close()
+
+    def abort(self) -> None:
+        self._writer.abort()
         self._renderer.close()

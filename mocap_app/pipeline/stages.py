@@ -34,8 +34,11 @@ class StageTiming:
 
 
 class Stage:
+    """on_close(error): called on the stage's thread when its stream ends, with the error that ended it (its own
+    or one from upstream) or None."""
+
     def __init__(self, name: str, work: Callable[[Any], Any], inbox: Channel, outbox: Channel | None,
-                 on_close: Callable[[], None] | None = None) -> None:
+                 on_close: Callable[[BaseException | None], None] | None = None) -> None:
         self.name = name
         self.work = work
         self.inbox = inbox
@@ -63,7 +66,7 @@ class Stage:
         finally:
             if self.on_close is not None:
                 try:
-                    self.on_close()
+                    self.on_close(error)
                 except Exception as exc:  # a failing close must not hide the stage's own error
                     logger.exception("closing stage %s failed", self.name)
                     error = error or exc
@@ -72,6 +75,12 @@ class Stage:
 
     def start(self) -> None:
         self._thread.start()
+
+    def cancel(self) -> None:
+        """Wake the stage wherever it waits (its channels) so it ends now."""
+        self.inbox.cancel()
+        if self.outbox is not None:
+            self.outbox.cancel()
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -94,7 +103,7 @@ class RoundRobinStage:
     """
 
     def __init__(self, name: str, works: list[Callable[[Any], Any]], inbox: Channel, outbox: Channel,
-                 on_close: Callable[[], None] | None = None) -> None:
+                 on_close: Callable[[BaseException | None], None] | None = None) -> None:
         if not works:
             raise ValueError("a stage needs at least one worker")
         self.name = name
@@ -124,21 +133,24 @@ class RoundRobinStage:
 
     def _collect(self) -> None:
         error: BaseException | None = None
+        complete = False
         try:
             count = 0
             while (result := self._lanes_out[count % len(self._lanes_out)].get()) is not None:
                 count += 1
                 if not self.outbox.put(result):
                     break
+            else:
+                complete = True
         except BaseException as exc:
             error = exc
         finally:
-            if error is not None:  # the stream is broken: stop the other workers and upstream
+            if not complete:  # broken or cancelled downstream: stop the workers (else they block on full lanes)
                 self.inbox.cancel()
                 for lane in (*self._lanes_in, *self._lanes_out):
                     lane.cancel()
             if self.on_close is not None:
-                self.on_close()
+                self.on_close(error)
             self.outbox.close(error)
 
     def start(self) -> None:
@@ -146,6 +158,13 @@ class RoundRobinStage:
             worker.start()
         self._dispatcher.start()
         self._collector.start()
+
+    def cancel(self) -> None:
+        """Stop the dispatcher, the workers and the collector now."""
+        self.inbox.cancel()
+        self.outbox.cancel()
+        for lane in (*self._lanes_in, *self._lanes_out):
+            lane.cancel()
 
     def join(self, timeout: float | None = None) -> None:
         self._collector.join(timeout)

@@ -2,16 +2,18 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mocap_app.core import CameraIntrinsics, ClipFormatError, ExportError, SmplxParams
-from mocap_app.pipeline.journal import JournalWriter, journal_to_clips, read_journal
+from mocap_app.pipeline.journal import RECORD_DTYPE, JournalWriter, journal_to_clips, read_journal
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,18 +41,79 @@ def test_journal_round_trips_every_person_frame_into_one_clip_per_track(tmp_path
     assert got.camera == expected.camera and got.timestamp_ns == expected.timestamp_ns
 
 
-def test_a_torn_or_corrupt_tail_is_ignored(tmp_path: Path) -> None:
-    path = tmp_path / "take.mocapjournal"
+def write_take(path: Path, frames: int = 40) -> bytes:
     with JournalWriter(path, fps=30.0) as journal:
-        for f in range(10):
+        for f in range(frames):
             journal.append([person(f, 0)])
-    data = path.read_bytes()
-    path.write_bytes(data[:-100])  # the last record torn in half
-    assert len(read_journal(path)[1]) == 9
-    corrupt = bytearray(data)
-    corrupt[-600] ^= 0xFF  # a flipped byte inside the 9th or 10th record
-    path.write_bytes(bytes(corrupt))
-    assert len(read_journal(path)[1]) in (8, 9)
+    return path.read_bytes()
+
+
+RECORD = RECORD_DTYPE.itemsize + 4  # a record and its CRC32
+
+
+def test_the_walk_keeps_every_intact_record_wherever_the_file_is_cut_or_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "take.mocapjournal"
+    data = write_take(path)
+    body = len(data) - 40 * RECORD
+    for cut in range(body, len(data) + 1, 97):  # cuts anywhere in the records, not only on boundaries
+        path.write_bytes(data[:cut])
+        scan = read_journal(path)
+        whole = (cut - body) // RECORD
+        assert len(scan.records) == whole and scan.torn_bytes == (cut - body) % RECORD
+        assert bool(scan.torn_bytes) == any("cut-off record" in line for line in scan.problems())
+    damaged = bytearray(data)
+    for slot in (3, 17, 18, 19, 39):  # one record, a run of three, the last one
+        for k in range(16):  # 16 flipped bytes inside each
+            damaged[body + slot * RECORD + 40 + k] ^= 0xA5
+    path.write_bytes(bytes(damaged))
+    reports: list[str] = []
+    (clip,) = journal_to_clips(path, report=reports.append)
+    kept = [f for f in range(40) if f not in (3, 17, 18, 19, 39)]
+    np.testing.assert_array_equal(clip.frame_index, kept)  # every intact record, also after the damage
+    np.testing.assert_array_equal(clip.frame(kept.index(20)).body_pose, person(20, 0).body_pose)
+    assert reports == ["take.mocapjournal: 5 of 40 records are damaged and were skipped (between frames 2 and 4 "
+                       "(0.07-0.13 s); between frames 16 and 20 (0.53-0.67 s); after frame 38 (1.27 s)); every "
+                       "intact record was kept."]
+
+
+def test_a_checksummed_record_holding_nan_is_skipped_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "take.mocapjournal"
+    data = bytearray(write_take(path, 5))
+    body = len(data) - 5 * RECORD
+    record = np.frombuffer(bytes(data[body + 2 * RECORD: body + 2 * RECORD + RECORD_DTYPE.itemsize]),
+                           RECORD_DTYPE).copy()
+    record["transl"] = np.nan
+    payload = record.tobytes()
+    data[body + 2 * RECORD: body + 3 * RECORD] = payload + zlib.crc32(payload).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    reports: list[str] = []
+    (clip,) = journal_to_clips(path, report=reports.append)
+    assert list(clip.frame_index) == [0, 1, 3, 4] and "1 of 5 records are damaged" in reports[0]
+
+
+@pytest.mark.parametrize("header, message", [
+    (b"[1, 2]", "not a JSON object"),
+    (b'{"gender": "neutral"}', "frame rate is None"),
+    (b'{"fps": "thirty"}', "frame rate is 'thirty'"),
+    (b'{"fps": 0}', "frame rate is 0"),
+    (b'{"fps": -30}', "frame rate is -30"),
+    (b'{"fps": 30, "gender": "robot"}', "gender 'robot'"),
+    (b'{"fps": 30, "source": [1]}', "'source' is not an object"),
+    (b"{not json", "damaged header"),
+])
+def test_a_damaged_header_is_a_clear_error(tmp_path: Path, header: bytes, message: str) -> None:
+    path = tmp_path / "take.mocapjournal"
+    path.write_bytes(b"MOCAPJNL" + struct.pack("<II", 1, len(header)) + header)
+    with pytest.raises(ClipFormatError, match=message):
+        journal_to_clips(path)
+
+
+def test_two_recordings_of_one_input_into_one_folder_get_their_own_names(tmp_path: Path) -> None:
+    writers = [JournalWriter.new(tmp_path, "take", fps=30.0) for _ in range(5)]  # within the same millisecond
+    assert len({w.path for w in writers}) == 5
+    for writer in writers:
+        writer.close()
+    assert all(p.name.startswith("take-") and p.suffix == ".mocapjournal" for p in tmp_path.iterdir())
 
 
 def test_journal_errors(tmp_path: Path) -> None:
@@ -58,7 +121,7 @@ def test_journal_errors(tmp_path: Path) -> None:
     JournalWriter(path, fps=30.0).close()
     with pytest.raises(ExportError, match="already exists"):
         JournalWriter(path, fps=30.0)
-    with pytest.raises(ClipFormatError, match="holds no recorded frames"):
+    with pytest.raises(ClipFormatError, match="holds no intact recorded frames"):
         journal_to_clips(path)
     other = tmp_path / "x.mocapjournal"
     other.write_text("hello")

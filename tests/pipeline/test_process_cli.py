@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -120,7 +121,7 @@ def test_after_sigkill_the_journal_exports_every_frame_before_the_kill(tmp_path:
 
     from mocap_app.pipeline.journal import read_journal
 
-    _, records = read_journal(journal)
+    records = read_journal(journal).records
     recorded = len(records)
     assert 40 <= recorded < 150
     np.testing.assert_array_equal(records["frame_index"], np.arange(recorded))
@@ -172,3 +173,68 @@ def test_fbx_and_bvh_of_one_take_share_one_skeleton(tmp_path: Path) -> None:
     knee_line = next(i for i, line in enumerate(bvh) if line.strip() == "JOINT left_knee")
     offset = np.array([float(v) for v in bvh[knee_line + 2].split()[1:4]])
     np.testing.assert_allclose(offset, 100.0 * (rest[4] - rest[1]), atol=1e-3)  # left hip → knee, cm
+
+
+def black_video(path: Path, frames: int = 8) -> Path:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
+    for _ in range(frames):
+        writer.write(np.zeros((240, 320, 3), np.uint8))
+    writer.release()
+    return path
+
+
+def test_nobody_found_is_an_error_and_leaves_no_journal(tmp_path: Path) -> None:
+    video = black_video(tmp_path / "empty.mp4")
+    result = run_main("process", str(video), "-o", str(tmp_path / "empty.fbx"), "--mesh", "none", timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith(("error:", "hint:"))]
+    assert errors[0] == "error: Nobody was found in empty.mp4 (8 frames); nothing was exported."
+    assert errors[1].startswith("hint: ") and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.mp4"]
+
+
+def test_the_overlay_may_not_overwrite_the_input(tmp_path: Path) -> None:
+    video = cut_sample(tmp_path / "take.mp4", 4)
+    before = video.read_bytes()
+    result = run_main("process", str(video), "-o", str(tmp_path / "t.fbx"), "--overlay", str(video), timeout=120)
+    assert result.returncode == 1 and "is the input video itself" in result.stderr
+    assert video.read_bytes() == before
+
+
+def test_same_input_twice_into_one_folder(tmp_path: Path) -> None:
+    video = cut_sample(tmp_path / "take.mp4", 4)
+    for _ in range(2):
+        result = run_main("process", str(video), "-o", str(tmp_path / "t.npz"), "--mesh", "none", "--keep-journal",
+                          timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert len(list(tmp_path.glob("take-*.mocapjournal"))) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_exit_within_two_seconds_keeping_the_journal(tmp_path: Path, signum: int) -> None:
+    child = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "process", str(SAMPLE),
+                              "-o", str(tmp_path / "take.fbx"), "--overlay", str(tmp_path / "overlay.mp4")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, COLUMNS="200"), cwd=ROOT)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and child.poll() is None:
+        journals = list(tmp_path.glob("*.mocapjournal"))
+        if journals and journals[0].stat().st_size > 20 * 1100:  # ~20 person-frames recorded
+            break
+        time.sleep(0.05)
+    assert child.poll() is None, "process ended before it could be interrupted"
+    sent = time.monotonic()
+    child.send_signal(signum)
+    _, stderr = child.communicate(timeout=30)
+    assert time.monotonic() - sent < 2.0
+    assert child.returncode == 130, stderr
+    (journal,) = tmp_path.glob("*.mocapjournal")
+    lines = [line for line in stderr.splitlines() if line.startswith(("error:", "hint:"))]
+    assert lines == ["error: Interrupted.", f"hint: The frames recorded so far are kept in {journal}; export them "
+                     f"with `mocap export {journal} -o take.fbx`."], stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [journal.name]  # no overlay, partial or final
+    result = run_main("export", str(journal), "-o", str(tmp_path / "recovered.npz"))
+    assert result.returncode == 0 and load_exported_npz(tmp_path / "recovered.npz").num_frames >= 20

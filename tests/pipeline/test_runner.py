@@ -46,6 +46,7 @@ class RecordingSink:
     def __init__(self) -> None:
         self.frames: list[int] = []
         self.closed = False
+        self.aborted = False
 
     def consume(self, result: FrameResult) -> None:
         time.sleep(0.004)
@@ -53,6 +54,9 @@ class RecordingSink:
 
     def close(self) -> None:
         self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
 
 
 def shift_smoother(people: list[SmplxParams], frame_index: int) -> list[SmplxParams]:
@@ -86,7 +90,8 @@ def test_a_stage_error_reaches_the_caller_and_every_thread_ends(video: Path) -> 
     pipeline = Pipeline(CaptureThread(VideoFileSource(video)), SlowEstimator(fail_at=12), sinks=[sink])
     with pytest.raises(RuntimeError, match="broke at frame 12"):
         pipeline.run()
-    assert sink.frames == list(range(12)) and sink.closed  # frames before the failure were delivered
+    assert sink.frames == list(range(12))  # frames before the failure were delivered
+    assert sink.aborted and not sink.closed  # a failed run is not finished as if complete
     assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
 
 
@@ -100,7 +105,7 @@ def test_cancel_ends_the_run_early_and_keeps_what_was_processed(video: Path) -> 
 
     report = pipeline.run(cancel_after_five)
     assert report.cancelled and 6 <= report.frames < 40
-    assert sink.frames == list(range(report.frames)) and sink.closed
+    assert sink.frames == list(range(report.frames)) and sink.aborted and not sink.closed
     assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
 
 
@@ -134,5 +139,24 @@ def test_a_parallel_worker_error_reaches_the_caller_in_order(video: Path) -> Non
                         sinks=[sink])
     with pytest.raises(RuntimeError, match="broke at frame 9"):
         pipeline.run()
-    assert sink.frames == list(range(9)) and sink.closed
+    assert sink.frames == list(range(9)) and sink.aborted and not sink.closed
+    assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
+
+
+def test_ctrl_c_with_parallel_workers_ends_every_thread_within_two_seconds(video: Path) -> None:
+    """A KeyboardInterrupt in the caller's thread: before, full lanes kept two workers blocked until 10-s join
+    timeouts (21 s to exit with 2 MediaPipe workers)."""
+    sink = RecordingSink()
+    workers = [SlowEstimator(0.05), SlowEstimator(0.05)]
+    pipeline = Pipeline(CaptureThread(VideoFileSource(video)), workers, sinks=[sink])
+
+    def interrupt(result: FrameResult) -> None:
+        if result.frame.index == 4:
+            raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(interrupt)
+    assert time.monotonic() - start < 2.0
+    assert sink.aborted and not sink.closed
     assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
