@@ -17,6 +17,7 @@ from mocap_app.body.metrics import pa_mpjpe
 from mocap_app.capture import VideoFileSource
 from mocap_app.core import MotionClip
 from mocap_app.export.npz import load_exported_npz
+from mocap_app.pipeline.journal import read_journal
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assets" / "samples" / "demo.mp4"
@@ -119,8 +120,6 @@ def test_after_sigkill_the_journal_exports_every_frame_before_the_kill(tmp_path:
     child.wait()
     assert not (tmp_path / "take.fbx").exists()
 
-    from mocap_app.pipeline.journal import read_journal
-
     records = read_journal(journal).records
     recorded = len(records)
     assert 40 <= recorded < 150
@@ -203,13 +202,13 @@ def test_the_overlay_may_not_overwrite_the_input(tmp_path: Path) -> None:
     assert video.read_bytes() == before
 
 
-def test_same_input_twice_into_one_folder(tmp_path: Path) -> None:
-    video = cut_sample(tmp_path / "take.mp4", 4)
+def test_same_input_twice_into_one_folder_under_a_name_with_spaces_and_accents(tmp_path: Path) -> None:
+    video = cut_sample(tmp_path / "prise été 1.mp4", 4)
     for _ in range(2):
         result = run_main("process", str(video), "-o", str(tmp_path / "t.npz"), "--mesh", "none", "--keep-journal",
                           timeout=120)
         assert result.returncode == 0, result.stderr[-2000:]
-    assert len(list(tmp_path.glob("take-*.mocapjournal"))) == 2
+    assert len(list(tmp_path.glob("prise été 1-*.mocapjournal"))) == 2
 
 
 @pytest.mark.slow
@@ -238,3 +237,35 @@ def test_ctrl_c_or_sigterm_exit_within_two_seconds_keeping_the_journal(tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == [journal.name]  # no overlay, partial or final
     result = run_main("export", str(journal), "-o", str(tmp_path / "recovered.npz"))
     assert result.returncode == 0 and load_exported_npz(tmp_path / "recovered.npz").num_frames >= 20
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_recording_stops_within_two_seconds_keeping_every_recorded_frame(tmp_path: Path) -> None:
+    """RLIMIT_FSIZE in the child: the journal's next write fails with EFBIG (Python ignores SIGXFSZ)."""
+    (tmp_path / "take.fbx").write_bytes(b"the previous export")
+    code = ("import resource, runpy, sys\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))\n"
+            f"sys.argv = ['main.py', 'process', {str(SAMPLE)!r}, '-o', {str(tmp_path / 'take.fbx')!r}]\n"
+            f"runpy.run_path({str(ROOT / 'main.py')!r}, run_name='__main__')\n")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, cwd=ROOT, env=dict(os.environ, COLUMNS="200"))
+    journal = None
+    while child.poll() is None:  # the moment the journal stops growing is the failure
+        journals = list(tmp_path.glob("*.mocapjournal"))
+        if journals and journals[0].stat().st_size > 59_000:
+            journal = journals[0]
+            break
+        time.sleep(0.02)
+    failed_at = time.monotonic()
+    _, stderr = child.communicate(timeout=60)
+    assert time.monotonic() - failed_at < 2.0
+    assert child.returncode == 1, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith(("error:", "hint:"))]
+    assert len(lines) == 2 and "Writing " in lines[0] and "failed" in lines[0], stderr
+    journal = journal or next(tmp_path.glob("*.mocapjournal"))
+    assert f"kept in {journal}" in lines[1] and "mocap export" in lines[1]
+    records = read_journal(journal).records
+    assert len(records) >= 40
+    np.testing.assert_array_equal(records["frame_index"], np.arange(len(records)))  # every frame before the failure
+    assert (tmp_path / "take.fbx").read_bytes() == b"the previous export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["take.fbx", journal.name])
