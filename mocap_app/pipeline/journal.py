@@ -16,7 +16,6 @@ import logging
 import os
 import struct
 import zlib
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,21 +217,16 @@ def read_journal(path: Path) -> JournalScan:
     body = memoryview(data)[_PREFIX.size + header_length :]
     size = RECORD_DTYPE.itemsize + _CRC.size
     slots, torn = divmod(len(body), size)
-    intact, damaged = [], []
-    for slot in range(slots):
-        offset = slot * size
-        payload = body[offset : offset + RECORD_DTYPE.itemsize]
-        (crc,) = _CRC.unpack_from(body, offset + RECORD_DTYPE.itemsize)
-        if zlib.crc32(payload) != crc:
-            damaged.append(slot)
-            continue
-        record = np.frombuffer(payload, dtype=RECORD_DTYPE)
-        if not all(np.isfinite(record[name]).all() for name in _FINITE_FIELDS):
-            damaged.append(slot)  # checksummed garbage (a hostile or buggy writer): never exported
-            continue
-        intact.append(bytes(payload))
-    records = np.frombuffer(b"".join(intact), dtype=RECORD_DTYPE)
-    return JournalScan(path, header, records, tuple(damaged), torn, slots)
+    framed = np.frombuffer(body[: slots * size], dtype=np.dtype([("record", RECORD_DTYPE), ("crc", "<u4")]))
+    raw = framed.view(np.dtype([("payload", f"V{RECORD_DTYPE.itemsize}"), ("crc", "<u4")]))
+    sound = np.array([zlib.crc32(payload) == crc for payload, crc in zip(raw["payload"].tolist(), raw["crc"],
+                                                                        strict=True)], dtype=bool).reshape(-1)
+    for name in _FINITE_FIELDS:  # checksummed garbage (a hostile or buggy writer) is never exported
+        values = framed["record"][name].reshape(slots, int(np.prod(RECORD_DTYPE[name].shape, dtype=int)))
+        sound &= np.isfinite(values).all(axis=1)
+    damaged = np.flatnonzero(~sound)
+    records = framed["record"][sound].copy()
+    return JournalScan(path, header, records, tuple(int(i) for i in damaged), torn, slots)
 
 
 def journal_to_clips(path: Path, report: Callable[[str], None] = logger.warning) -> list[MotionClip]:
@@ -245,23 +239,12 @@ def journal_to_clips(path: Path, report: Callable[[str], None] = logger.warning)
     if len(records) == 0:
         raise ClipFormatError(f"Journal {path} holds no intact recorded frames.",
                               "Nothing was recorded before it ended; record again.")
-    by_track: dict[int, list[int]] = defaultdict(list)
-    for i, track_id in enumerate(records["track_id"]):
-        by_track[int(track_id)].append(i)
     clips = []
-    for track_id, rows in sorted(by_track.items()):
-        rows_sorted = sorted(rows, key=lambda i: int(records["frame_index"][i]))
-        frames = []
-        for i in rows_sorted:
-            try:
-                frames.append(SmplxParams.from_arrays(records[i], track_id))
-            except ValueError as exc:  # checksummed but impossible (e.g. a camera of zero size)
-                report(f"{Path(path).name}: a record of frame {int(records['frame_index'][i])} is invalid ({exc}); "
-                       "it was skipped.")
-        if not frames:
-            continue
-        clips.append(MotionClip.from_params(frames, fps=float(header["fps"]), gender=header.get("gender", "neutral"),
-                                            source=header.get("source")))
-    if not clips:
-        raise ClipFormatError(f"Journal {path} holds no valid recorded frames.", "Record again.")
+    for track_id in np.unique(records["track_id"]):
+        rows = np.flatnonzero(records["track_id"] == track_id)
+        rows = rows[np.argsort(records["frame_index"][rows], kind="stable")]
+        # Columns straight from the records (no per-frame objects: an 18,000-frame take stays small).
+        clips.append(MotionClip(**{name: records[name][rows] for name in CLIP_ARRAYS}, fps=float(header["fps"]),
+                                track_id=int(track_id), gender=header.get("gender", "neutral"),
+                                source=header.get("source")))
     return clips
