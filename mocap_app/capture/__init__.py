@@ -1,20 +1,20 @@
 """Capture: frame sources (camera, video file, image folder) and the capture thread."""
 
+from .base import TIMINGS, FrameSource, SourceInfo, letterbox
 from .sources import (
     IMAGE_SUFFIXES,
     CameraSource,
-    FrameSource,
     ImageFolderSource,
-    SourceInfo,
-    VideoFileSource,
     list_cameras,
     open_camera,
     open_source,
 )
 from .thread import CaptureStats, CaptureThread
+from .video import VideoFileSource
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "TIMINGS",
     "CameraSource",
     "CaptureStats",
     "CaptureThread",
@@ -22,6 +22,7 @@ __all__ = [
     "ImageFolderSource",
     "SourceInfo",
     "VideoFileSource",
+    "letterbox",
     "list_cameras",
     "open_camera",
     "open_source",

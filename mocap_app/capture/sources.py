@@ -1,4 +1,4 @@
-"""Frame sources: a webcam, a video file, a folder of images — one `FrameSource` interface.
+"""Frame sources: a webcam, a video file (capture/video.py), a folder of images — one `FrameSource` interface.
 
 A source is read from one thread only (the capture thread). `read()` returns the next image, or
 None at the end of the stream; it raises `CaptureError` when the input turns out to be broken
@@ -11,9 +11,7 @@ import logging
 import os
 import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import cv2  # quiet: mocap_app/__init__.py sets OpenCV's log level before any import of cv2
 import numpy as np
@@ -21,96 +19,12 @@ import numpy as np
 from mocap_app.core.config import CaptureConfig
 from mocap_app.core.errors import CaptureError
 
+from .base import FrameSource, SourceInfo, letterbox
+from .video import VideoFileSource
+
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """What a source knows about itself once opened.
-
-    kind: "camera", "video" or "images". is_live: frames arrive in real time and may be dropped.
-    fps: nominal frame rate (frames per second). frame_count: frames in a file or folder, None for
-    a camera (for video files it is the container's claim, checked against what decodes).
-    width, height: pixels of the first frame. name: short label for logs and clip metadata.
-    """
-
-    kind: str
-    is_live: bool
-    fps: float
-    frame_count: int | None
-    width: int
-    height: int
-    name: str
-
-
-class FrameSource(Protocol):
-    info: SourceInfo
-
-    def read(self) -> np.ndarray | None:
-        """Next (H, W, 3) uint8 BGR image, or None at the end of the stream."""
-        ...
-
-    def close(self) -> None: ...
-
-
-class VideoFileSource:
-    """Decodes a video file with OpenCV's FFmpeg backend, checking it is complete.
-
-    OpenCV never raises on broken files: it fails to open (no index: e.g. an mp4 cut before its
-    moov atom) or stops reading early. We compare the frames decoded with the container's frame
-    count and report a truncated file after yielding every frame that did decode.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        hint = "Check the path, or re-export the video (H.264 or MPEG-4 in .mp4/.mkv/.avi)."
-        if not self.path.exists():
-            raise CaptureError(f"Video file {self.path} does not exist.", hint)
-        if not self.path.is_file():
-            raise CaptureError(f"{self.path} is not a file.", "Pass a video file, or a folder of images.")
-        if self.path.stat().st_size == 0:
-            raise CaptureError(f"Video file {self.path} is empty (0 bytes).", hint)
-        self._capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
-        if not self._capture.isOpened():
-            self._capture.release()
-            raise CaptureError(
-                f"{self.path} cannot be decoded: it is not a video, or it is damaged "
-                "(for example a recording that was interrupted before it was finalised).", hint)
-        first = self._read_raw()
-        if first is None:
-            self._capture.release()
-            raise CaptureError(f"{self.path} contains no decodable video frames.", hint)
-        self._pending: np.ndarray | None = first
-        fps = float(self._capture.get(cv2.CAP_PROP_FPS))
-        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.info = SourceInfo(
-            kind="video", is_live=False, fps=fps if 0 < fps < 1000 else 30.0,
-            frame_count=count if count > 0 else None,
-            width=int(first.shape[1]), height=int(first.shape[0]), name=self.path.name)
-        self.frames_read = 0
-
-    def _read_raw(self) -> np.ndarray | None:
-        ok, image = self._capture.read()
-        return image if ok else None
-
-    def read(self) -> np.ndarray | None:
-        image, self._pending = (self._pending, None) if self._pending is not None else (self._read_raw(), None)
-        if image is not None:
-            self.frames_read += 1
-            return image
-        expected = self.info.frame_count
-        # A container may round its count; more than one missing frame means the data stops early.
-        if expected is not None and self.frames_read < expected - 1:
-            raise CaptureError(
-                f"{self.path} is truncated or damaged: decoding stopped after {self.frames_read} "
-                f"of {expected} frames.",
-                f"The first {self.frames_read} frames were read; re-export or re-copy the file to get the rest.")
-        return None
-
-    def close(self) -> None:
-        self._capture.release()
 
 
 def _natural_key(path: Path) -> list[object]:
@@ -118,7 +32,13 @@ def _natural_key(path: Path) -> list[object]:
 
 
 class ImageFolderSource:
-    """The images of a folder in natural order (frame2 before frame10), at a nominal frame rate."""
+    """The images of a folder in natural order (frame2 before frame10), at a nominal frame rate.
+
+    Each image is shown upright as a photo viewer shows it (its EXIF orientation is applied, OpenCV's
+    default), then fitted to the first image's upright size: an image of another size is scaled with its
+    proportions kept and centred on black (letterboxed), so every frame is processed and the overlay
+    video keeps them all; a warning names the first such file. `timestamp_ns`: index ÷ fps.
+    """
 
     def __init__(self, folder: str | Path, fps: float = 30.0) -> None:
         self.folder = Path(folder)
@@ -132,8 +52,11 @@ class ImageFolderSource:
         first = self._load(self.paths[0])
         self._pending: np.ndarray | None = first
         self._next = 1
+        self.timestamp_ns: int | None = None
+        self.letterboxed = 0
         self.info = SourceInfo(kind="images", is_live=False, fps=float(fps), frame_count=len(self.paths),
-                               width=int(first.shape[1]), height=int(first.shape[0]), name=self.folder.name)
+                               width=int(first.shape[1]), height=int(first.shape[0]), name=self.folder.name,
+                               timing="nominal")
 
     @staticmethod
     def _load(path: Path) -> np.ndarray:
@@ -143,15 +66,28 @@ class ImageFolderSource:
                                "Replace or remove that file and run again.")
         return image
 
+    def _fit(self, image: np.ndarray, path: Path) -> np.ndarray:
+        width, height = self.info.width, self.info.height
+        if image.shape[:2] != (height, width):
+            if not self.letterboxed:
+                logger.warning("%s is %dx%d, not %dx%d like %s: it and any other image of another size are "
+                               "letterboxed to %dx%d.", path.name, image.shape[1], image.shape[0], width, height,
+                               self.paths[0].name, width, height)
+            self.letterboxed += 1
+        return letterbox(image, width, height)
+
     def read(self) -> np.ndarray | None:
         if self._pending is not None:
             image, self._pending = self._pending, None
+            self.timestamp_ns = 0
             return image
         if self._next >= len(self.paths):
             return None
         path = self.paths[self._next]
+        image = self._fit(self._load(path), path)
+        self.timestamp_ns = round(self._next * 1e9 / self.info.fps)
         self._next += 1
-        return self._load(path)
+        return image
 
     def close(self) -> None:
         self._pending = None
@@ -216,6 +152,7 @@ class CameraSource:
                                frame_count=None, width=int(first.shape[1]), height=int(first.shape[0]),
                                name=f"camera{index}")
         self.disconnected = False
+        self.timestamp_ns: int | None = None  # live: the capture thread stamps each grab
 
     def read(self) -> np.ndarray | None:
         if self._pending is not None:

@@ -3,6 +3,9 @@
 Queue policy by source kind (vidgear's rule): live sources keep the newest frames — when the
 consumer falls behind, the oldest waiting frame is dropped and counted; files and image folders
 never drop — the reader waits for the consumer (backpressure).
+
+Timestamps: `Frame.timestamp_ns` is the source's own time of the image when it has one (a video's
+presentation time, an image folder's index ÷ fps), else the thread's clock at the grab (cameras).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from mocap_app.core.channel import Channel
 from mocap_app.core.errors import CaptureError
 from mocap_app.core.frames import Frame
 
-from .sources import FrameSource
+from .base import FrameSource
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +69,9 @@ class CaptureThread:
                     if getattr(self.source, "disconnected", False):
                         reason = "camera disconnected"
                     break
-                frame = Frame(image=image, index=self._captured, timestamp_ns=self._clock(), source=name)
+                stamp = getattr(self.source, "timestamp_ns", None)
+                frame = Frame(image=image, index=self._captured, timestamp_ns=self._clock() if stamp is None else stamp,
+                              source=name)
                 self._captured += 1
                 if self._prepare is not None:
                     self._prepare(frame)

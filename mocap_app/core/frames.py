@@ -56,7 +56,9 @@ class Frame:
 
     image: (H, W, 3) uint8, BGR as OpenCV decodes it; use `rgb` for models and display.
     index: 0-based position in its stream (counts every frame the source delivered, dropped ones too).
-    timestamp_ns: `time.perf_counter_ns()` taken right after the grab — monotonic, for latency and pacing.
+    timestamp_ns: time of the image in its stream, increasing: a video file's presentation time from its first
+    frame (variable frame rates kept), an image folder's index ÷ fps, a camera's `time.perf_counter_ns()`
+    right after the grab.
     source: a short name of the source (camera index, file name).
     """
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -38,3 +41,30 @@ def write_video(path: Path, num_frames: int, fourcc: str = "mp4v", fps: float = 
 @pytest.fixture
 def video_60(tmp_path: Path) -> Path:
     return write_video(tmp_path / "clip.mp4", 60)
+
+
+def write_av(path: Path, images: Iterable[np.ndarray], codec: str = "libx264", pix_fmt: str = "yuv420p",
+             fps: int = 30, pts_ms: list[int] | None = None, rotation: int = 0, hflip: bool = False,
+             vflip: bool = False, options: dict[str, str] | None = None) -> Path:
+    """A video of BGR `images` written with PyAV: any codec/pixel format its FFmpeg encodes, container
+    timestamps `pts_ms` (milliseconds; default: frames at `fps`) and a display matrix (`rotation` degrees
+    counter-clockwise, then mirrored)."""
+    import av
+
+    images = iter(images)
+    first = next(images)
+    height, width = first.shape[:2]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps, options=options or {})
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        if rotation or hflip or vflip:
+            stream.set_display_rotation(rotation, hflip=hflip, vflip=vflip)
+        if pts_ms is not None:
+            stream.codec_context.time_base = stream.time_base = Fraction(1, 1000)
+        for i, image in enumerate(itertools.chain([first], images)):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+            if pts_ms is not None:
+                frame.pts, frame.time_base = pts_ms[i], Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
