@@ -1,11 +1,13 @@
 """Inputs as users have them, each written by the test: phone rotation metadata, variable frame rates,
-10-bit and 4:2:2/4:4:4 pixel formats, greyscale, 64x48, one frame, wrong header frame rates,
+10-bit and 4:2:2/4:4:4 pixel formats, greyscale, 4K and 64x48, one frame, wrong header frame rates,
 audio-only files, black first frames, image folders of mixed sizes and EXIF orientation."""
 
 from __future__ import annotations
 
 import logging
 import struct
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -13,7 +15,10 @@ import numpy as np
 import pytest
 
 from mocap_app.capture import CaptureThread, ImageFolderSource, VideoFileSource, open_source
+from mocap_app.capture import thread as capture_thread
+from mocap_app.capture.thread import DEFAULT_MEMORY_BUDGET
 from mocap_app.core import CameraIntrinsics
+from mocap_app.core.channel import Channel
 from mocap_app.core.errors import CaptureError
 
 from .conftest import decode_index, frame_image, write_av, write_video
@@ -197,6 +202,80 @@ def test_audio_only_file_says_it_has_no_video(tmp_path: Path, name: str, codec: 
         container.mux(audio.encode())
     with pytest.raises(CaptureError, match=rf"{name} has no video stream \(it holds {holds}\)"):
         open_source(path)
+
+
+# -- memory -------------------------------------------------------------------------------------------------
+
+def run_like_a_pipeline(capture: CaptureThread, downstream_size: int, delay_s: float, warmup_s: float = 0.0,
+                        ) -> list[int]:
+    """Consume `capture` the way the pipeline does: a stage moves frames into deep queues (here one
+    `downstream_size` channel), and a last stage that first warms up for `warmup_s` (a model's first call)
+    takes them out, one per `delay_s`."""
+    downstream: Channel = Channel(downstream_size)
+
+    def stage() -> None:
+        for frame in capture:
+            downstream.put(frame)
+        downstream.close()
+
+    mover = threading.Thread(target=stage)
+    mover.start()
+    time.sleep(warmup_s)
+    indices = []
+    while (frame := downstream.get()) is not None:
+        indices.append(frame.index)
+        del frame
+        time.sleep(delay_s)
+    mover.join()
+    return indices
+
+
+def test_frames_alive_stay_within_the_memory_budget(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "clip.mp4", 40)
+    budget = 1_000_000  # four 320x240 BGR images
+    with CaptureThread(VideoFileSource(path), queue_size=8, memory_budget=budget) as capture:
+        assert run_like_a_pipeline(capture, downstream_size=40, delay_s=0.002) == list(range(40))
+    assert 3 * 320 * 240 * 3 <= capture.peak_alive_bytes <= budget
+
+
+def test_a_consumer_that_keeps_every_frame_is_not_dead_locked(tmp_path: Path, monkeypatch, caplog) -> None:
+    monkeypatch.setattr(capture_thread, "STALL_S", 0.3)
+    with caplog.at_level(logging.WARNING), \
+            CaptureThread(VideoFileSource(write_video(tmp_path / "clip.mp4", 12)), memory_budget=500_000) as capture:
+        start = time.monotonic()
+        assert [f.index for f in list(capture)] == list(range(12))
+    assert time.monotonic() - start < 5 and "keeps its frames" in caplog.text
+
+
+def resident_bytes() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the resident size from /proc")
+def test_4k_video_memory_stays_bounded(tmp_path: Path) -> None:
+    size = (3840, 2160)  # 25 MB per BGR image, 50 MB with its RGB copy
+    path = write_av(tmp_path / "4k.mp4", (frame_image(i, size) for i in range(20)), options={"preset": "ultrafast"})
+    before, peak, done = resident_bytes(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], resident_bytes())
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        with CaptureThread(VideoFileSource(path), queue_size=8, prepare=lambda frame: frame.rgb) as capture:
+            # While the consumer warms up, the queues downstream could take all 20 frames (1 GB).
+            indices = run_like_a_pipeline(capture, downstream_size=40, delay_s=0.0, warmup_s=1.5)
+    finally:
+        done.set()
+        sampler.join()
+    assert indices == list(range(20))
+    assert capture.peak_alive_bytes <= DEFAULT_MEMORY_BUDGET
+    growth = peak[0] - before  # the decoder and about 10 frames alive
+    assert growth < DEFAULT_MEMORY_BUDGET + 150 * 2**20, f"{growth / 2**20:.0f} MiB"
 
 
 # -- image folders ------------------------------------------------------------------------------------------
