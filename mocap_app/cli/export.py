@@ -33,7 +33,8 @@ def export_command(
     rotation_order: str = typer.Option(None, "--rotation-order", help="BVH Euler order, e.g. ZXY (default)."),
     hands: bool = typer.Option(None, "--hands/--no-hands", help="Export the finger joints (default: yes)."),
     face: bool = typer.Option(None, "--face/--no-face", help="Export jaw and eye joints (default: yes)."),
-    fps: float = typer.Option(None, "--fps", help="Frame rate written to the file (default: the clip's)."),
+    fps: float = typer.Option(None, "--fps", help="Frame rate of the file; the motion is resampled to it, "
+                              "keeping its timing (default: the clip's)."),
     mesh: str = typer.Option(None, "--mesh", help="The body whose skeleton the bones take, and whose mesh FBX/glb "
                              "carry: auto (default: SMPL-X when the model file of the clip's gender exists, else "
                              "the default avatar, built on first use in about a minute), smplx, avatar, or none "

@@ -33,7 +33,7 @@ class ExportOptions:
     bone_names: naming convention of the bones (see `bone_names.BONE_NAME_TABLES`).
     rotation_order: Euler order of BVH rotation channels ("ZXY" = Zrotation Xrotation Yrotation).
     units: "cm" or "m" for lengths in the file. up_axis: "y" or "z", the file's up axis.
-    fps: frame rate written to the file; None = the clip's.
+    fps: frame rate of the file; the motion is resampled to it (its timing kept); None = the clip's.
     root: where the body stands in the file: "ground" = on the floor (y = 0 under the feet) at the
         origin (first frame's position), moving from there; "camera" = where the camera saw it (the
         camera at the origin, looking down -z).

@@ -9,11 +9,12 @@ from mocap_app.core.errors import ConfigError, UnsupportedFormatError
 from mocap_app.core.files import check_output_folder
 from mocap_app.core.params import MotionClip
 
-from .base import Exporter, ExportOptions
+from .base import Exporter, ExportOptions, check_clip
 from .bvh import BvhExporter
 from .fbx import FbxExporter
 from .gltf import GlbExporter
 from .npz import NpzExporter
+from .timeline import on_timeline
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,11 @@ def person_path(path: Path, track_id: int, several: bool) -> Path:
 
 def export_clip(clip: MotionClip, path: Path, options: ExportOptions | None = None,
                 format_name: str | None = None) -> Path:
-    """Write `clip` to `path` in the format named or implied by the suffix; returns the path written."""
+    """Write `clip` to `path` in the format named or implied by the suffix; returns the path written. The file
+    plays the clip on its own timeline (`timeline.on_timeline`): frames at their recorded times, resampled to
+    `options.fps` when given."""
     row = format_for(path, format_name)
     options = options or ExportOptions()
     check_options(row, options)
-    return row.exporter().write(clip, Path(path), options)
+    check_clip(clip)  # before resampling: its messages name the recorded frames
+    return row.exporter().write(on_timeline(clip, options.fps), Path(path), options)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap_app.capture import letterbox
 from mocap_app.core.errors import ExportError
 
 logger = logging.getLogger(__name__)
@@ -77,19 +78,9 @@ class AtomicVideoWriter:
 
     def _fit(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
-        if (w, h) == (self.width, self.height):
-            return image
-        if (w + w % 2, h + h % 2) == (self.width, self.height):  # odd size: pad one row/column
-            return np.pad(image, ((0, self.height - h), (0, self.width - w), (0, 0)), mode="edge")
-        import cv2
-
-        scale = min(self.width / w, self.height / h)
-        new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-        resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        canvas = np.zeros((self.height, self.width, 3), np.uint8)
-        top, left = (self.height - new_h) // 2, (self.width - new_w) // 2
-        canvas[top:top + new_h, left:left + new_w] = resized
-        return canvas
+        if (w + w % 2, h + h % 2) == (self.width, self.height) and (w, h) != (self.width, self.height):
+            return np.pad(image, ((0, self.height - h), (0, self.width - w), (0, 0)), mode="edge")  # odd size
+        return letterbox(image, self.width, self.height)
 
     def _check_space(self) -> None:
         now = time.monotonic()

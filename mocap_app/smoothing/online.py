@@ -73,13 +73,13 @@ class OnlineSmoother:
         if track is None or not 0 <= missing <= self.config.max_missing_frames:
             new = TrackFilter(self.config, self._model, self.fps)
             new.start(params)
-            self._tracks[params.track_id] = _Track(new, params.frame_index, params)
+            self._tracks[params.track_id] = _Track(new, params.frame_index, params, ns_per_frame=1e9 / self.fps)
             return new.output(params)
         if params.frame_index > track.state_frame:
             track.filter.advance(params.frame_index - track.state_frame)
         track.filter.measure(params)
         previous = track.last_seen
-        if params.timestamp_ns and previous.timestamp_ns:
+        if params.timestamp_ns > previous.timestamp_ns:  # a source's own times start at 0: 0 is a time, not "none"
             track.ns_per_frame = (params.timestamp_ns - previous.timestamp_ns) / (missing + 1)
         track.state_frame, track.last_seen = params.frame_index, params
         return track.filter.output(params)
@@ -95,4 +95,4 @@ class OnlineSmoother:
         last = track.last_seen
         return track.filter.output(
             last, frame_index=frame_index, confidence=0.0, joint_confidence=np.zeros_like(last.joint_confidence),
-            timestamp_ns=int(last.timestamp_ns + round(missing * track.ns_per_frame)) if last.timestamp_ns else 0)
+            timestamp_ns=int(last.timestamp_ns + round(missing * track.ns_per_frame)))

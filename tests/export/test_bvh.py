@@ -8,6 +8,7 @@ import pytest
 from mocap_app.export import ExportOptions, export_clip
 from mocap_app.export.motion import skeleton_motion
 from mocap_app.export.rotations import ROTATION_ORDERS
+from mocap_app.export.timeline import on_timeline
 
 from .conftest import (
     Y_UP_TO_BLENDER,
@@ -50,7 +51,9 @@ def test_bvh_rotation_orders_read_back_in_bvhio(clip, tmp_path, order):
 def test_bvh_units_and_joint_subsets(clip, tmp_path):
     options = ExportOptions(units="m", hands=False, face=False, bone_names="unity", fps=60.0)
     path = export_clip(clip, tmp_path / "body.bvh", options)
-    motion = skeleton_motion(clip, options)
+    resampled = on_timeline(clip, 60.0)  # a 30-fps clip at 60 fps: twice the frames, the same duration
+    assert resampled.num_frames == 2 * clip.num_frames - 1
+    motion = skeleton_motion(resampled, options)
     data = read_with("bvhio", path, [0, 5])
     assert len(data["joints"]) == 22 and data["joints"][0] == "Hips"
     assert data["frame_time"] == pytest.approx(1 / 60, abs=1e-7)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -269,3 +270,33 @@ def test_a_full_disk_while_recording_stops_within_two_seconds_keeping_every_reco
     np.testing.assert_array_equal(records["frame_index"], np.arange(len(records)))  # every frame before the failure
     assert (tmp_path / "take.fbx").read_bytes() == b"the previous export"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["take.fbx", journal.name])
+
+
+@pytest.mark.slow
+def test_a_variable_frame_rate_video_keeps_its_timing_in_the_exported_files(tmp_path: Path) -> None:
+    """30 fps with ±8 ms jitter and a 0.6-s pause after frame 14 (a phone dropping frames): the files last as
+    long as the video, not as long as its frame count at 30 fps."""
+    import av
+
+    source = VideoFileSource(SAMPLE)
+    images = [source.read() for _ in range(30)]
+    source.close()
+    rng = np.random.default_rng(0)
+    pts_ms = [round(1000 * i / 30 + (600 if i >= 15 else 0) + rng.uniform(-8, 8)) for i in range(30)]
+    pts_ms[0] = 0
+    with av.open(str(tmp_path / "vfr.mp4"), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        stream.codec_context.time_base = stream.time_base = Fraction(1, 1000)
+        for image, pts in zip(images, pts_ms, strict=True):
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    result = run_main("process", str(tmp_path / "vfr.mp4"), "-o", str(tmp_path / "take.fbx"), "-o",
+                      str(tmp_path / "take.npz"), "--mesh", "none", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    duration = pts_ms[-1] / 1000
+    clip = load_exported_npz(tmp_path / "take.npz")
+    assert abs((clip.num_frames - 1) / clip.fps - duration) <= 1 / 30  # within one frame
+    assert abs(read_fbx_summary(tmp_path / "take.fbx")["seconds"] - duration) <= 1 / 30
