@@ -31,6 +31,7 @@ from . import (
     bench_pipeline,
     bench_render,
     bench_smoothing,
+    bench_soak,
     doctor,
     eval_smoothing,
     eval_synthetic,
@@ -61,7 +62,8 @@ for name, command in (("capture", bench_capture.bench_capture), ("detect", bench
                       ("export", bench_export.bench_export), ("landmarks", bench_landmarks.bench_landmarks),
                       ("longtake", bench_longtake.bench_longtake),
                       ("model", bench_model.bench_model), ("pipeline", bench_pipeline.bench_pipeline),
-                      ("render", bench_render.bench_render), ("smoothing", bench_smoothing.bench_smoothing)):
+                      ("render", bench_render.bench_render), ("smoothing", bench_smoothing.bench_smoothing),
+                      ("soak", bench_soak.bench_soak)):
     bench_app.command(name)(command)
 eval_app.command("smoothing")(eval_smoothing.eval_smoothing)
 eval_app.command("synthetic")(eval_synthetic.eval_synthetic)

@@ -66,6 +66,8 @@ class CaptureConfig:
     width: int = field(default=640, metadata=_range(16, 8192))
     height: int = field(default=480, metadata=_range(16, 8192))
     fps: float = field(default=30.0, metadata=_range(1, 240))
+    # Frames buffered between pipeline stages when processing files (evens out uneven stage times); live
+    # sources keep only the newest frame at each stage, for latency.
     queue_size: int = field(default=8, metadata=_range(1, 1024))
     open_timeout_s: float = field(default=3.0, metadata=_range(0.1, 60))
     image_folder_fps: float = field(default=30.0, metadata=_range(1, 240))

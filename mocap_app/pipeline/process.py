@@ -32,7 +32,7 @@ from mocap_app.smoothing import OnlineSmoother, SmoothingConfig, smooth_clip, sm
 
 from .exporting import MESH_CHOICES, export_with_body
 from .journal import JournalWriter, journal_to_clips
-from .runner import FrameResult, Pipeline, PipelineReport
+from .runner import FrameResult, Pipeline, PipelineReport, capture_queue_size
 from .sinks import JournalSink, MeshSource, OverlayVideoSink
 
 logger = logging.getLogger(__name__)
@@ -312,7 +312,8 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
     if on_open is not None:
         on_open(source.info)
     # Estimators and renderers take RGB: convert on the capture thread, beside the estimator.
-    capture = CaptureThread(source, queue_size=config.capture.queue_size, prepare=lambda frame: frame.rgb)
+    capture = CaptureThread(source, queue_size=capture_queue_size(source.info.is_live, config.capture.queue_size),
+                            prepare=lambda frame: frame.rgb)
     metadata = {"fps": source.info.fps, "source": {"input": str(input_spec), "model": options.model}}
     if journal is not None:
         writer = JournalWriter(journal, **metadata)

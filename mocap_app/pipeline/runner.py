@@ -25,6 +25,13 @@ from mocap_app.core.params import SmplxParams
 
 from .stages import RoundRobinStage, Stage, StageTiming
 
+LIVE_QUEUE_SIZE = 1  # items a live channel holds: the newest
+
+
+def capture_queue_size(live: bool, queue_size: int) -> int:
+    """The capture thread's queue: the settings' size for files, only the newest frame for live sources."""
+    return LIVE_QUEUE_SIZE if live else queue_size
+
 
 class PersonDetector(Protocol):
     def detect(self, frame: Frame) -> list[Detection]: ...
@@ -98,11 +105,13 @@ class Pipeline:
         self.detector, self.tracker, self.smoother = detector, tracker, smoother
         self.sinks = list(sinks or [])
         live = capture.source.info.is_live if live is None else live
-        make = lambda: Channel(queue_size, drop_oldest=live)  # noqa: E731
+        # Live: each stage hands on only the newest item, so a slow stage costs dropped frames, not latency.
+        capacity = LIVE_QUEUE_SIZE if live else queue_size
+        make = lambda: Channel(capacity, drop_oldest=live)  # noqa: E731
         self._persons_ch: Channel[tuple[Frame, list[Detection]]] = make()
         self._estimates_ch: Channel[tuple[Frame, list[Detection], list[SmplxParams]]] = make()
         self._smoothed_ch: Channel[FrameResult] = make()
-        self._results_ch: Channel[FrameResult] = Channel(queue_size, drop_oldest=live)
+        self._results_ch: Channel[FrameResult] = Channel(capacity, drop_oldest=live)
         self._stages = [
             Stage("detect", self._detect, capture.frames, self._persons_ch),
             (Stage("estimate", functools.partial(self._estimate, estimators[0]), self._persons_ch, self._estimates_ch)
