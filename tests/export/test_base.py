@@ -169,3 +169,34 @@ def test_ground_root_stands_the_body_on_the_floor_at_the_origin(clip) -> None:
         np.testing.assert_allclose(ground.local_rotations, camera.local_rotations)
     with pytest.raises(ConfigError, match="'root=floor' is an invalid export option"):
         ExportOptions(root="floor")
+
+
+@pytest.mark.parametrize("suffix", [".fbx", ".bvh", ".glb", ".npz"])
+def test_a_file_size_limit_during_export_fails_fast_keeping_the_previous_file(tmp_path, suffix):
+    """RLIMIT_FSIZE in a child process: the write fails with EFBIG (Python ignores SIGXFSZ), like a full disk."""
+    import subprocess
+    import sys
+    import textwrap
+
+    target = tmp_path / f"take{suffix}"
+    target.write_bytes(b"the previous export")
+    code = textwrap.dedent(f"""
+        import resource, sys, time
+        from mocap_app.body.motions import swinging_clip
+        from mocap_app.core.errors import ExportError
+        from mocap_app.export import export_clip
+        clip = swinging_clip(3000)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+        start = time.monotonic()
+        try:
+            export_clip(clip, {str(target)!r})
+        except ExportError as exc:
+            print(round(time.monotonic() - start, 2), exc.message)
+            sys.exit(3)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stdout + result.stderr
+    seconds, message = result.stdout.split(" ", 1)
+    assert float(seconds) < 2.0 and "Could not write" in message
+    assert target.read_bytes() == b"the previous export"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left
