@@ -34,6 +34,8 @@ from . import (
     bench_smoothing,
     bench_soak,
     doctor,
+    eval_conditions,
+    eval_real,
     eval_smoothing,
     eval_synthetic,
     export,
@@ -68,6 +70,8 @@ for name, command in (("capture", bench_capture.bench_capture), ("detect", bench
     bench_app.command(name)(command)
 eval_app.command("smoothing")(eval_smoothing.eval_smoothing)
 eval_app.command("synthetic")(eval_synthetic.eval_synthetic)
+eval_app.command("real")(eval_real.eval_real)
+eval_app.command("conditions")(eval_conditions.eval_conditions)
 
 
 @app.callback()
