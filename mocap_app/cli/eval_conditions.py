@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mocap_app.pipeline.evaluation.conditions import conditions, evaluate
+from mocap_app.pipeline.evaluation.conditions import acceptance, conditions, evaluate
 
 from .context import current_config
 
@@ -42,8 +42,8 @@ def eval_conditions(
     # Renders with OpenGL on this thread: the app callback has chosen the platform.
     reports = evaluate(wanted, current_config(ctx), frames=frames, progress=console.print)
     table = Table(title=f"eval conditions: default estimator, {frames} frames per scene, 640x480")
-    for column in ("condition", "height px", "detected", "ID switches", "phantom frames", "overlay phantoms",
-                   "2-D px", "2-D % height", "MPJPE mm", "PA-MPJPE mm"):
+    for column in ("condition", "h px", "found", "ID sw", "phantom", "overlay ph", "2-D px", "2-D %h", "MPJPE",
+                   "PA-MPJPE"):
         table.add_column(column, justify="right")
     for r in reports:
         table.add_row(r.name, _num(r.height_px, 0), "-" if math.isnan(r.detection_rate) else
@@ -51,6 +51,12 @@ def eval_conditions(
                       str(r.shown_phantom_frames), _num(r.reprojection_px), _num(r.reprojection_pct),
                       _num(r.mpjpe_mm, 0), _num(r.pa_mpjpe_mm, 0))
     console.print(table)
+    console.print("h px: median person height; found: person-frames with an estimate; phantom: frames with a body "
+                  "where nobody is (recorded), overlay ph: the same for the smoothed overlay; 2-D: median main-joint "
+                  "error; MPJPE, PA-MPJPE: mm, 22 body joints.")
+    criteria = acceptance(reports)
+    for c in criteria:
+        console.print(f"{'pass' if c.passed else 'FAIL'}  {c.name}: {c.value:.3g} (limit {c.limit:g})")
     if json_path:
-        json_path.write_text(json.dumps({"frames_per_scene": frames, "conditions": [asdict(r) for r in reports]},
-                                        indent=2) + "\n")
+        json_path.write_text(json.dumps({"frames_per_scene": frames, "conditions": [asdict(r) for r in reports],
+                                         "acceptance": [asdict(c) for c in criteria]}, indent=2) + "\n")

@@ -14,8 +14,10 @@ from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.frames import CameraIntrinsics
 from mocap_app.pipeline.evaluation.conditions import (
     SHAPES,
+    ConditionReport,
     RenderedScene,
     TruePerson,
+    acceptance,
     conditions,
     identity_switches,
     phantom_frames,
@@ -127,3 +129,22 @@ def test_front_facing_condition_through_the_pipeline_meets_the_issues_figures():
     assert report.detection_rate >= 0.95
     assert report.phantom_frames == 0 and report.identity_switches == 0
     assert report.reprojection_pct <= 3.0
+
+
+def _report(name: str, **figures) -> ConditionReport:
+    values = dict(frames=10, person_frames=8, height_px=200.0, detection_rate=1.0, identity_switches=0,
+                  phantom_frames=0, shown_phantom_frames=0, reprojection_px=4.0, reprojection_pct=2.0, mpjpe_mm=70.0,
+                  pa_mpjpe_mm=50.0)
+    return ConditionReport(name, "", **{**values, **figures})
+
+
+def test_acceptance_names_the_worst_condition_of_each_criterion():
+    reports = [_report("yaw0"), _report("yaw180", reprojection_pct=18.0), _report("crossing", identity_switches=1),
+               _report("small120px", detection_rate=0.9), _report("small100px", detection_rate=0.5)]
+    criteria = {c.name.split(",")[0]: c for c in acceptance(reports)}
+    assert not criteria["2-D error % of height"].passed and "yaw180" in criteria["2-D error % of height"].name
+    assert not criteria["identity switches"].passed
+    assert criteria["phantom frames"].passed
+    detection = criteria["detection rate"]
+    assert detection.value == 0.9 and "small120px" in detection.name  # 100 px people are below the limit
+    assert all(c.passed for c in acceptance([_report("yaw0"), _report("crossing")]))

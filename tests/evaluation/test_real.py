@@ -103,3 +103,26 @@ def test_shipped_annotations_load_and_name_source_and_licence():
             placed = person.keypoints[person.visible]
             assert ((placed >= 0) & (placed <= [width, height])).all()
     assert (REAL / "README.md").is_file()
+
+
+def test_eval_real_command_writes_a_score_per_image(tmp_path, capsys):
+    from mocap_app.cli.app import main
+
+    out = tmp_path / "real.json"
+    with pytest.raises(SystemExit) as info:
+        main(["eval", "real", str(REAL), "--json", str(out)])
+    assert info.value.code == 0
+    figures = json.loads(out.read_text())
+    assert [i["name"] for i in figures["images"]] == ["astronaut.jpg", "camera.jpg", "grace_hopper.jpg"]
+    assert figures["joints"] == 18 and 0.0 <= figures["pck"] <= 1.0
+    assert "PCK@0.1" in capsys.readouterr().out
+
+
+def test_eval_real_on_a_broken_file_is_a_user_error(tmp_path, capsys):
+    from mocap_app.cli.app import main
+
+    (tmp_path / "keypoints.json").write_text("{")
+    with pytest.raises(SystemExit) as info:
+        main(["eval", "real", str(tmp_path)])
+    assert info.value.code == 1
+    assert "not readable JSON" in capsys.readouterr().err

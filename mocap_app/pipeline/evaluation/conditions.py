@@ -382,6 +382,41 @@ def score_condition(condition: Condition, scenes: Sequence[RenderedScene],
                            median(pa))
 
 
+@dataclass(frozen=True)
+class Criterion:
+    """One of the issue's acceptance figures: what, the measured value, the limit, and whether it holds."""
+
+    name: str
+    value: float
+    limit: float
+    passed: bool
+
+
+def acceptance(reports: Sequence[ConditionReport]) -> list[Criterion]:
+    """Issue 14's acceptance on these reports (criteria whose conditions were not run are left out): 2-D
+    reprojection median <= 3 % of height at every yaw, 0 identity switches when crossing, 0 phantom frames,
+    detection >= 95 % for people down to 120 px tall."""
+    by_name = {r.name: r for r in reports}
+    criteria = []
+    yaws = [r for name, r in by_name.items() if name.startswith("yaw")]
+    if yaws:
+        worst = max(yaws, key=lambda r: r.reprojection_pct)
+        criteria.append(Criterion(f"2-D error % of height, worst yaw ({worst.name})", worst.reprojection_pct, 3.0,
+                                  worst.reprojection_pct <= 3.0))
+    if "crossing" in by_name:
+        switches = by_name["crossing"].identity_switches
+        criteria.append(Criterion("identity switches, crossing", switches, 0, switches == 0))
+    phantoms = sum(r.phantom_frames for r in reports)
+    criteria.append(Criterion("phantom frames, all conditions", phantoms, 0, phantoms == 0))
+    small = [r for name, r in by_name.items() if name.startswith("small") and int(name[5:-2]) >= 120]
+    small += [r for name, r in by_name.items() if name.startswith("yaw") or name == "occluded"]
+    if small:
+        worst = min(small, key=lambda r: r.detection_rate)
+        criteria.append(Criterion(f"detection rate, people >= 120 px (worst: {worst.name})", worst.detection_rate,
+                                  0.95, worst.detection_rate >= 0.95))
+    return criteria
+
+
 # --- the evaluation ---------------------------------------------------------------------------------------------
 
 def evaluate(names: Sequence[str], config: AppConfig, frames: int = 16, width: int = 640, height: int = 480,
