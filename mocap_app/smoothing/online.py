@@ -12,6 +12,8 @@ from .config import SmoothingConfig
 from .kalman import motion_model
 from .track import TrackFilter
 
+MAX_BRIDGE_S = 0.25  # the longest stretch a track that is not seen is predicted for, seconds
+
 
 @dataclass
 class _Track:
@@ -25,17 +27,21 @@ class OnlineSmoother:
     """Per-track causal filter (Kalman or one-euro): no look-ahead, so no added latency.
 
     Call once per frame with the records of that frame (any number of tracks). A track that is
-    missing from a frame is predicted and returned for up to `max_missing_frames` frames — with
-    `confidence` 0 and `joint_confidence` zeros, so later stages know it was not seen — then
-    forgotten; it restarts from scratch when it comes back. A frame index that does not move
-    forward (a new stream) restarts the track too.
-    fps: the source frame rate, used by the one-euro filter's cut-offs.
+    missing from a frame is predicted and returned for up to `max_missing` frames — the settings'
+    `max_missing_frames`, but never more than `max_bridge_s` seconds (0.25 s: 7 frames at 30 fps), so no body
+    stays alive where nobody is — with `confidence` 0 and `joint_confidence` zeros, so later stages know it was
+    not seen; then forgotten, and it restarts from scratch when it comes back. A frame index that does not move
+    forward (a new stream) restarts the track too. (Only the live view shows predicted records: the journal, and
+    so every export, holds measurements.)
+    fps: the source frame rate, used by the one-euro filter's cut-offs and the bridging limit.
     """
 
-    def __init__(self, config: SmoothingConfig, fps: float = 30.0, emit_predicted: bool = True) -> None:
+    def __init__(self, config: SmoothingConfig, fps: float = 30.0, emit_predicted: bool = True,
+                 max_bridge_s: float = MAX_BRIDGE_S) -> None:
         self.config = config
         self.fps = fps
         self.emit_predicted = emit_predicted
+        self.max_missing = min(config.max_missing_frames, int(max_bridge_s * fps + 1e-9))
         self._model = motion_model(config.motion_model) if config.method == "kalman" else None
         self._tracks: dict[int, _Track] = {}
         self._frame: int | None = None
@@ -70,7 +76,7 @@ class OnlineSmoother:
     def _measure(self, params: SmplxParams) -> SmplxParams:
         track = self._tracks.get(params.track_id)
         missing = -1 if track is None else params.frame_index - track.last_seen.frame_index - 1
-        if track is None or not 0 <= missing <= self.config.max_missing_frames:
+        if track is None or not 0 <= missing <= self.max_missing:
             new = TrackFilter(self.config, self._model, self.fps)
             new.start(params)
             self._tracks[params.track_id] = _Track(new, params.frame_index, params, ns_per_frame=1e9 / self.fps)
@@ -87,7 +93,7 @@ class OnlineSmoother:
     def _predict(self, track_id: int, frame_index: int) -> SmplxParams | None:
         track = self._tracks[track_id]
         missing = frame_index - track.last_seen.frame_index
-        if missing > self.config.max_missing_frames:
+        if missing > self.max_missing:
             del self._tracks[track_id]
             return None
         track.filter.advance(frame_index - track.state_frame)

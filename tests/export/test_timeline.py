@@ -67,3 +67,39 @@ def test_a_missed_stretch_keeps_its_duration_instead_of_playing_back_to_back() -
     assert out.num_frames == 43  # 1.4 s, as the video, not 0.2 s
     np.testing.assert_array_equal(out.frame_index[:3], [0, 1, 2])
     np.testing.assert_allclose(out.transl[40:], clip.transl[3:], atol=1e-6)
+
+
+def test_a_long_gap_holds_the_last_pose_and_a_short_one_is_interpolated_both_marked_unseen() -> None:
+    """30 fps: 3 frames missed (0.13 s, under MAX_BRIDGE_S = 0.25 s) are interpolated; 20 missed (0.7 s) hold the
+    pose before them. Neither is a measurement: confidence 0 in every frame that was not recorded."""
+    index = np.array([0, 1, 2, 6, 7, 28, 29])
+    stamps = np.round(index / 30 * 1e9).astype(np.int64)
+    clip = dataclasses.replace(make_clip(7), frame_index=index, timestamp_ns=stamps)
+    out = on_timeline(clip)
+    assert out.num_frames == 30
+    recorded = np.isin(np.arange(30), index)
+    assert (out.confidence[recorded] > 0).all() and not out.confidence[~recorded].any()
+    assert not out.joint_confidence[~recorded].any()
+    np.testing.assert_allclose(out.transl[4], (clip.transl[2] + clip.transl[3]) / 2, atol=1e-6)  # bridged
+    for k in range(8, 28):  # held: the last pose before the gap, exactly
+        np.testing.assert_array_equal(out.full_pose()[k], clip.full_pose()[4])
+        np.testing.assert_array_equal(out.transl[k], clip.transl[4])
+    np.testing.assert_array_equal(out.frame_index, np.arange(30))
+
+
+def test_the_file_spans_the_take_when_the_person_came_late_and_left_early() -> None:
+    """Seen in frames 5-14 of a 30-frame take (source['take']): 30 frames, the first pose held before them and
+    the last after, all marked unseen."""
+    seen = np.arange(5, 15)
+    stamps = np.round(seen / 30 * 1e9).astype(np.int64)
+    clip = dataclasses.replace(make_clip(10), frame_index=seen, timestamp_ns=stamps,
+                               source={"take": {"start_ns": 0, "end_ns": round(29 / 30 * 1e9),
+                                                "start_index": 0, "end_index": 29}})
+    out = on_timeline(clip)
+    assert out.num_frames == 30
+    np.testing.assert_allclose(clip_times_s(out), np.arange(30) / 30, atol=1e-9)
+    assert out.timestamp_ns[0] == 0
+    np.testing.assert_array_equal(out.full_pose()[:5], np.repeat(clip.full_pose()[:1], 5, axis=0))
+    np.testing.assert_array_equal(out.full_pose()[15:], np.repeat(clip.full_pose()[-1:], 15, axis=0))
+    assert not out.confidence[:5].any() and not out.confidence[15:].any() and out.confidence[5:15].all()
+    np.testing.assert_array_equal(out.frame_index, np.arange(30))

@@ -173,3 +173,14 @@ def test_presets_and_bad_settings() -> None:
         smoothing_config("medium", gate_sigma=-1.0)
     with pytest.raises(ConfigError, match="not allowed"):
         smoothing_config("medium", method="median")
+
+
+def test_a_lost_track_is_bridged_for_at_most_a_quarter_second_whatever_the_settings() -> None:
+    """max_missing_frames 100 at 30 fps: predicted for 7 frames (0.25 s), then nothing (no body in empty space)."""
+    smoother = OnlineSmoother(smoothing_config("medium", max_missing_frames=100), fps=30.0)
+    assert smoother.max_missing == 7
+    for i in range(10):
+        smoother([record(frame_index=i)])
+    bridged = [len(smoother([], frame_index=i)) for i in range(10, 30)]
+    assert bridged == [1] * 7 + [0] * 13
+    assert smoother.track_ids == []
