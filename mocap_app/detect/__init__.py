@@ -1,12 +1,14 @@
-"""Person detection (BlazePose detector from the mediapipe wheel, CPU) and an IoU/Hungarian tracker."""
+"""Person detection (BlazePose detector from the mediapipe wheel, CPU), an IoU/Hungarian tracker, and the
+single-subject follower."""
 
 from __future__ import annotations
 
 from .blazepose import BlazePoseDetector, DetectorConfig, PoseKeypoints, body_box
 from .boxes import iou_matrix
+from .subject import SubjectConfig, SubjectFollower, appearance, appearance_distance
 from .tracker import IouTracker, Track, TrackerConfig
 
 __all__ = [
-    "BlazePoseDetector", "DetectorConfig", "IouTracker", "PoseKeypoints", "Track", "TrackerConfig", "body_box",
-    "iou_matrix",
+    "BlazePoseDetector", "DetectorConfig", "IouTracker", "PoseKeypoints", "SubjectConfig", "SubjectFollower",
+    "Track", "TrackerConfig", "appearance", "appearance_distance", "body_box", "iou_matrix",
 ]
