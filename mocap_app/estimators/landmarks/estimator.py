@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from mocap_app.body.rest_skeleton import REST_JOINTS
@@ -28,13 +29,48 @@ class EstimateTiming:
     fit_ms: float = 0.0
 
 
-def crop_box(box: np.ndarray, width: int, height: int, scale: float) -> tuple[int, int, int, int]:
-    """The detector box (xyxy) enlarged `scale` times about its centre, clipped to the image: x0, y0, x1, y1."""
+MIN_CROP_PX = 256  # a person's crop is scaled up to at least this side (MediaPipe's pose landmark input: 256x256)
+TORSO = (11, 12, 23, 24)  # MediaPipe pose: shoulders and hips
+
+
+def crop_box(box: np.ndarray, scale: float) -> tuple[int, int, int]:
+    """The square around a detector box (xyxy): side `scale` times the box's longer side, about its centre →
+    x0, y0 (may lie outside the image), side in pixels."""
     cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
-    half_w, half_h = 0.5 * scale * (box[2] - box[0]), 0.5 * scale * (box[3] - box[1])
-    x0, y0 = max(int(cx - half_w), 0), max(int(cy - half_h), 0)
-    x1, y1 = min(int(np.ceil(cx + half_w)), width), min(int(np.ceil(cy + half_h)), height)
-    return x0, y0, x1, y1
+    side = int(np.ceil(scale * max(box[2] - box[0], box[3] - box[1])))
+    return round(cx - side / 2), round(cy - side / 2), side
+
+
+def person_crop(rgb: np.ndarray, box: np.ndarray, scale: float,
+                min_side: int = MIN_CROP_PX) -> tuple[np.ndarray, tuple[int, int], float] | None:
+    """The image a landmark model sees for one person: the square `crop_box`, padded black where it leaves the
+    frame (the person stays centred and the same size at the edges), enlarged to at least `min_side` pixels
+    so a small person fills the model's input → (crop, its top-left corner in the frame, enlargement), or None
+    for a box under 8 pixels."""
+    x0, y0, side = crop_box(box, scale)
+    if side < 8:
+        return None
+    height, width = rgb.shape[:2]
+    ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x0 + side, width), min(y0 + side, height)
+    if ix1 <= ix0 or iy1 <= iy0:
+        return None
+    if (ix0, iy0, ix1, iy1) == (x0, y0, x0 + side, y0 + side):
+        crop = rgb[y0:y0 + side, x0:x0 + side]
+    else:
+        crop = np.zeros((side, side, 3), np.uint8)
+        crop[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = rgb[iy0:iy1, ix0:ix1]
+    factor = 1.0
+    if side < min_side:
+        factor = min_side / side
+        crop = cv2.resize(crop, (min_side, min_side), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(crop), (x0, y0), factor
+
+
+def torso_in_box(obs: HolisticLandmarks, box: np.ndarray) -> bool:
+    """Whether the landmarks' torso centre (shoulders and hips) lies in the person's box: holistic on a crop
+    holding two people may lock onto the other one."""
+    x, y = obs.pose_image[list(TORSO)].mean(axis=0)
+    return bool(box[0] <= x <= box[2] and box[1] <= y <= box[3])
 
 
 def landmark_box(obs: HolisticLandmarks, width: int, height: int) -> np.ndarray:
@@ -47,7 +83,9 @@ class LandmarkEstimator:
     """SMPL-X from MediaPipe holistic: body, both hands, jaw and head; one holistic graph per tracked person.
 
     With `persons` empty, holistic runs on the whole frame (it has its own person detector) and
-    reports track 0; otherwise on each person's box enlarged `crop_scale` times, keyed by track id.
+    reports track 0; otherwise on each person's crop (`person_crop`: a square `crop_scale` times the box's
+    longer side, at least `MIN_CROP_PX` pixels), keyed by track id; landmarks whose torso falls outside the
+    person's box (another person in the crop) give no record.
     Intrinsics: `intrinsics` if given, else `CameraIntrinsics.from_fov(width, height, fov_deg)`.
     """
 
@@ -88,8 +126,10 @@ class LandmarkEstimator:
             if detection is None:
                 obs = tracker.process(rgb)
             else:
-                x0, y0, x1, y1 = crop_box(detection.box, frame.width, frame.height, self.crop_scale)
-                obs = None if x1 - x0 < 16 or y1 - y0 < 16 else tracker.process(rgb[y0:y1, x0:x1], (x0, y0))
+                crop = person_crop(rgb, detection.box, self.crop_scale)
+                obs = None if crop is None else tracker.process(*crop)
+                if obs is not None and not torso_in_box(obs, detection.box):
+                    obs = None
             mid = time.perf_counter()
             if obs is not None:
                 fit = self.fitter.fit(obs, camera, self._previous.get(track_id))

@@ -24,10 +24,10 @@ OFFLINE_MODEL_COMPLEXITY = 1
 warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated", category=UserWarning)
 
 
-def _points(landmark_list: object, width: int, height: int, ox: float, oy: float) -> np.ndarray:
+def _points(landmark_list: object, width: int, height: int, ox: float, oy: float, scale: float = 1.0) -> np.ndarray:
     """(N, 3) pixels in the full frame; MediaPipe's z is scaled like x (image width)."""
     values = np.array([(p.x, p.y, p.z) for p in landmark_list.landmark])  # type: ignore[attr-defined]
-    return values * (width, height, width) + (ox, oy, 0.0)
+    return values * (width, height, width) / scale + (ox, oy, 0.0)
 
 
 class HolisticTracker:
@@ -50,10 +50,12 @@ class HolisticTracker:
             enable_segmentation=False, refine_face_landmarks=False,
             min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence)
 
-    def process(self, rgb: np.ndarray, offset: tuple[float, float] = (0.0, 0.0)) -> HolisticLandmarks | None:
+    def process(self, rgb: np.ndarray, offset: tuple[float, float] = (0.0, 0.0),
+                scale: float = 1.0) -> HolisticLandmarks | None:
         """Landmarks of the person in `rgb` ((H, W, 3) uint8 RGB), or None when no body is found.
 
-        offset: pixel position of `rgb`'s top-left corner in the full frame (for crops).
+        offset: pixel position of `rgb`'s top-left corner in the full frame (for crops); scale: how many times
+        `rgb` was enlarged from the frame (a crop scaled up), so landmarks come back in frame pixels.
         """
         rgb = np.ascontiguousarray(rgb)  # MediaPipe refuses non-contiguous input
         height, width = rgb.shape[:2]
@@ -67,15 +69,15 @@ class HolisticTracker:
         if result.face_landmarks is not None:
             marks = result.face_landmarks.landmark
             face = np.array([(marks[i].x, marks[i].y, marks[i].z) for i in FACE_INDICES])
-            face = face * (width, height, width) + (ox, oy, 0.0)
+            face = face * (width, height, width) / scale + (ox, oy, 0.0)
         return HolisticLandmarks(
             pose_world=world,
-            pose_image=image[:, :2] * (width, height) + (ox, oy),
+            pose_image=image[:, :2] * (width, height) / scale + (ox, oy),
             pose_visibility=image[:, 2],
             left_hand=None if result.left_hand_landmarks is None
-            else _points(result.left_hand_landmarks, width, height, ox, oy),
+            else _points(result.left_hand_landmarks, width, height, ox, oy, scale),
             right_hand=None if result.right_hand_landmarks is None
-            else _points(result.right_hand_landmarks, width, height, ox, oy),
+            else _points(result.right_hand_landmarks, width, height, ox, oy, scale),
             face=face)
 
     def close(self) -> None:
