@@ -43,9 +43,11 @@ def process_command(
                                     "model's official file in paths.checkpoints); its size is read from the file."),
     precision: str = typer.Option(None, "--precision", help="SMPLer-X precision: auto (fp32 on the CPU), fp32, "
                                   "bf16 or fp16 (default: the model.precision setting, auto)."),
-    max_people: int = typer.Option(1, "--max-people", help="People to follow (1: fastest; more: the person "
-                                   "detector + tracker give each a stable id)."),
-    person: str = typer.Option("all", "--person", help="Export 'all' people (one file each), or one track id."),
+    max_people: int = typer.Option(1, "--max-people", help="People to follow (1: one subject, the largest and "
+                                   "most central, followed through the take, a gap while away; more: each "
+                                   "person with a stable id)."),
+    person: str = typer.Option("all", "--person", help="Export 'all' people (one file each), or one track id "
+                               "(with --max-people 1: the person to follow)."),
     smoothing: str = typer.Option(None, "--smoothing", help="off, light, medium or strong (default: the "
                                   "settings', medium): look-ahead smoothing of the exported motion."),
     mesh: str = typer.Option("auto", "--mesh", help="FBX/glb body: auto (SMPL-X if installed, else the free "
@@ -117,5 +119,5 @@ def process_command(
     Console().print(summary)
     if empty:
         raise NothingFoundError(f"Nobody was found in {len(empty)} of {len(plan)} inputs: {', '.join(empty)}.",
-                                "The whole body should be visible and at least ~80 px tall; for several or small "
-                                "people try --max-people 2.")
+                                "The whole body should be visible and at least ~100 px tall; for several people "
+                                "try --max-people 2.")

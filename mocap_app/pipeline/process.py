@@ -7,6 +7,7 @@ checked before the first frame is processed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from mocap_app.core.errors import (
 from mocap_app.core.files import check_output_folder
 from mocap_app.core.params import MotionClip
 from mocap_app.export import ExportOptions, check_destination, person_path
+from mocap_app.export.timeline import on_timeline
 from mocap_app.models.configs import CHECKPOINT_SOURCE, CONFIGS
 from mocap_app.smoothing import OnlineSmoother, SmoothingConfig, smooth_clip, smoothing_config
 
@@ -46,10 +48,11 @@ SIZE_FROM_CHECKPOINT = "smplerx"  # SMPLer-X of whatever size the --checkpoint f
 class ProcessOptions:
     """model: "default" (MediaPipe landmarks fit) or "smplerx-s|b|l|h"; backend ("auto" or a name of
     `backends.registry.BACKENDS`) and precision ("auto" = fp32 on the CPU, "fp32", "bf16", "fp16"): how a
-    SMPLer-X network runs (the default estimator has neither); max_people: people to follow per frame (1 with
-    the default model: MediaPipe's own single-person tracking, fastest; more: the person detector + tracker
-    find and follow each);
-    person: "all" or one track id to export; overlay: path of an overlay video to write, or None;
+    SMPLer-X network runs (the default estimator has neither); max_people: people to follow per frame (1: one
+    subject, chosen and followed by the person detector, `detect.SubjectFollower`; more: the detector + IoU
+    tracker find and follow each, every one keeping their id);
+    person: "all" or one track id to export (with max_people 1: the person to follow, by the id a run with
+    --max-people 2 or more lists); overlay: path of an overlay video to write, or None;
     mesh: body of the exported FBX/glb ("auto", "smplx", "avatar", "none"; see `exporting.body_for`);
     smoothing: preset (off | light | medium | strong) instead of the settings' one: causal while
     running (overlay), look-ahead (RTS) for the exported files;
@@ -260,12 +263,16 @@ def close_all(components: list) -> None:
             component.close()
 
 
-def build_detection(options: ProcessOptions):  # -> (PersonDetector | None, PersonTracker | None)
-    """Person detector + tracker, unless MediaPipe's own single-person tracking is enough."""
-    if options.model == "default" and options.max_people == 1:
-        return None, None
-    from mocap_app.detect import BlazePoseDetector, DetectorConfig, IouTracker
+def build_detection(options: ProcessOptions):  # -> (PersonDetector, PersonTracker | None)
+    """Who the estimators look at. max_people 1: one subject (`detect.SubjectFollower`: the largest and most
+    central person, or `--person ID`, followed by the detector through the take, a gap while they are away, the
+    same person taken back by appearance); more: every person the detector finds, each with a stable id from
+    the IoU tracker."""
+    from mocap_app.detect import BlazePoseDetector, DetectorConfig, IouTracker, SubjectConfig, SubjectFollower
 
+    if options.max_people == 1:
+        person = int(options.person) if options.person.isdigit() else None
+        return SubjectFollower(BlazePoseDetector(DetectorConfig(max_people=4)), SubjectConfig(person=person)), None
     return BlazePoseDetector(DetectorConfig(max_people=options.max_people)), IouTracker()
 
 
@@ -300,11 +307,12 @@ def recovery_hint(journal: Path) -> str:
 def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessOptions, config: AppConfig,
                   estimators: list, on_frame: Callable[[FrameResult], None] | None = None,
                   on_open: Callable[[SourceInfo], None] | None = None,
-                  body: MeshSource | None = None, journal: Path | None = None, detection: tuple = (None, None),
+                  body: MeshSource | None = None, journal: Path | None = None, detection: tuple | None = None,
                   progress: Callable[[str], None] = logger.info) -> ProcessOutcome:
     """Run the pipeline over one input and export its tracks. `estimators` (parallel workers) and
-    `detection` (detector, tracker) are reused across inputs. `journal`: the recording's path (default: a new
-    name beside the first output).
+    `detection` (detector, tracker; default `build_detection(options)`, closed at the end) are reused across
+    inputs. `journal`: the recording's path (default: a new name beside the first output). The exports span
+    the whole take, first frame to last, whether or not someone is seen in them (`export.timeline`).
 
     Raises NothingFoundError when nobody was found (the empty journal is removed), RunInterrupted on Ctrl-C /
     SIGTERM; on these and on any failure after frames were recorded, the error names the kept journal."""
@@ -334,24 +342,36 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
         raise
     smoothing = smoothing_settings(config, options.smoothing)
     smoother = OnlineSmoother(smoothing, fps=source.info.fps) if smoothing.enabled else None
-    detector, tracker = detection
-    if tracker is not None:
-        tracker.reset()
+    own_detection = detection is None
+    detector, tracker = build_detection(options) if detection is None else detection
+    for component in (detector, tracker):
+        if hasattr(component, "reset"):
+            component.reset()  # a new input: nobody carries over
     for estimator in estimators:
         if hasattr(estimator, "reset"):
             estimator.reset()  # a new input: no person carries over
     pipeline = Pipeline(capture, estimators, detector=detector, tracker=tracker, smoother=smoother, sinks=sinks,
                         queue_size=config.capture.queue_size)
+    take: dict[str, int] = {}
+
+    def seen(result: FrameResult) -> None:
+        take.setdefault("start_ns", result.frame.timestamp_ns)
+        take["end_ns"] = result.frame.timestamp_ns
+        take.setdefault("start_index", result.frame.index)
+        take["end_index"] = result.frame.index
+        if on_frame is not None:
+            on_frame(result)
+
     try:
-        report = pipeline.run(on_frame)
+        report = pipeline.run(seen)
         if not report.frames_per_track:
             journal.unlink(missing_ok=True)
             seen = f" (the overlay {options.overlay} shows the frames it looked at)" if options.overlay else ""
             raise NothingFoundError(
                 f"Nobody was found in {Path(input_spec).name} ({report.frames} frames); nothing was exported{seen}.",
-                "The whole body should be visible and at least ~80 px tall; for several or small people try "
-                "--max-people 2 (the person detector).")
-        written = _export_tracks(journal, outputs, options, config, smoothing, progress)
+                "The whole body should be visible and at least ~100 px tall (in a 640x480 frame); for several "
+                "people try --max-people 2.")
+        written = _export_tracks(journal, outputs, options, config, smoothing, progress, take)
     except NothingFoundError:
         raise
     except KeyboardInterrupt:
@@ -362,6 +382,9 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
     except Exception as exc:
         exc.add_note(_kept_or_removed(writer, journal))
         raise
+    finally:
+        if own_detection:
+            close_all([detector, tracker])
     if options.overlay is not None:
         written.append(options.overlay)
     if not options.keep_journal:
@@ -379,10 +402,15 @@ def _kept_or_removed(writer: JournalWriter, journal: Path) -> str:
 
 
 def _export_tracks(journal: Path, outputs: list[Path], options: ProcessOptions, config: AppConfig,
-                   smoothing: SmoothingConfig, progress: Callable[[str], None]) -> list[Path]:
+                   smoothing: SmoothingConfig, progress: Callable[[str], None], take: dict[str, int]) -> list[Path]:
+    """Each selected track's clip, smoothed, written to every output; `take` (first/last frame's timestamp and
+    index) goes into each clip's source so its files last as long as the take."""
     clips = select_clips(journal_to_clips(journal, report=progress), options.person)
+    clips = [dataclasses.replace(c, source={**(c.source or {}), "take": dict(take)}) for c in clips]
     if smoothing.enabled:
         clips = [smooth_clip(c, smoothing) for c in clips]
+    # On the take's timeline before a body is fitted to it: a mesh's per-frame weights then match the file's frames.
+    clips = [on_timeline(c) for c in clips]
     body_models = Path(config.paths.body_models)
     written = []
     for path in outputs:
