@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mocap_app.body.metrics import pa_mpjpe, rotation_errors_deg
+from mocap_app.body.metrics import mpjpe, pa_mpjpe, reprojection_error_px, rotation_errors_deg
 from mocap_app.core.frames import CameraIntrinsics
 from mocap_app.pipeline.evaluation.synthetic import evaluate_view
 
@@ -30,6 +30,23 @@ def test_rotation_errors_are_geodesic_degrees():
     a = np.zeros((3, 3))
     b = np.array([[0.0, 0.0, np.radians(30)], [np.radians(90), 0, 0], [0.0, 0.0, 0.0]])
     assert rotation_errors_deg(a, b) == pytest.approx([30.0, 90.0, 0.0], abs=1e-6)
+
+
+def test_mpjpe_and_reprojection_error_see_translation_and_depth():
+    camera = CameraIntrinsics.from_fov(640, 480)
+    rng = np.random.default_rng(1)
+    joints = rng.normal(scale=0.3, size=(22, 3)) + np.array([0.0, 0.0, 3.0])
+    moved = joints + np.array([0.05, 0.0, 0.0])
+    assert mpjpe(moved, joints) == pytest.approx(0.05)
+    assert pa_mpjpe(moved, joints) == pytest.approx(0.0, abs=1e-9)
+    px, pct = reprojection_error_px(moved, joints, camera)
+    assert px == pytest.approx(0.05 * camera.fx / 3.0, rel=0.15)  # 5 cm sideways at ~3 m: ~9 px
+    height = np.ptp(camera.fy * joints[:, 1] / joints[:, 2])
+    assert pct == pytest.approx(100.0 * px / height)
+    # Twice as far and twice as large: the same image, a large MPJPE.
+    far = joints * 2.0
+    assert reprojection_error_px(far, joints, camera)[0] == pytest.approx(0.0, abs=1e-9)
+    assert mpjpe(far, joints) > 2.5
 
 
 @pytest.mark.slow
@@ -57,3 +74,10 @@ def test_landmark_estimator_on_front_facing_avatar_renders():
     assert report.detection_rate >= 0.9
     assert report.body_pa_mpjpe_mm <= 60.0  # the issue's acceptance for front-facing renders
     assert report.jaw_angle_deg < 10.0
+    # Fitted on the body that is drawn (the avatar's skeleton), the body lands on the person: the issue asks
+    # for a median reprojection error <= 3 % of the height. Measured here 0.9 % (PA-MPJPE 25 mm); fitted on
+    # the reference skeleton and drawn as the avatar, 4.2 % (PA-MPJPE 35 mm).
+    drawn = evaluate_view(lambda: LandmarkEstimator(skeleton, intrinsics=camera), renders, truth, skeleton, 0.0,
+                          starts)
+    assert drawn.reprojection_pct_height <= 3.0
+    assert drawn.body_pa_mpjpe_mm <= 60.0

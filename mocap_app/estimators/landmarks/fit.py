@@ -13,6 +13,16 @@ Coordinate frames. Everything is solved in the CAMERA frame (OpenCV: x right, y 
   left) to camera directions; `global_orient` = G of the pelvis, so a person standing upright and
   facing the camera has global_orient ≈ (π, 0, 0). `transl` = camera position of the pelvis minus
   the rest pelvis (smplx adds transl after rotating about the rest pelvis).
+
+Pixel alignment. The IK follows MediaPipe's 3-D directions, whose metric scale is MediaPipe's, not
+the rest skeleton's, so a body placed by solvePnP alone lands too large or small and off the person.
+`_align_to_image` then solves, by a few robust Gauss–Newton steps, the pelvis position (depth
+included) and the rotations of the pelvis, spine, collars, shoulders, elbows, hips and knees so that
+the rest skeleton's joints (and the head and foot template points) project onto the 2-D landmarks
+(visibility-weighted, Huber), with the 3-D bone directions as a prior. `transl` therefore places the
+rest skeleton (the body the app draws) on the pixels. The person's own size is not observable in one
+image; `PoseFit.scale` estimates it per track from MediaPipe's metric world landmarks over the first
+frames (`SCALE_FRAMES`), and `PoseFit.pelvis_m` is the pelvis where a person of that size stands.
 """
 
 from __future__ import annotations
@@ -146,6 +156,27 @@ _REFINE_END_MASK = _ancestor_mask(_REFINE_JOINTS, _REFINE_BONES[:, 1])[:, :, Non
 _REFINE_START_MASK = _ancestor_mask(_REFINE_JOINTS, _REFINE_BONES[:, 0])[:, :, None, None]
 
 
+# Image alignment: points projected onto the 2-D landmarks, each riding on a body joint at an offset in
+# the joint's rest frame: the 12 body landmarks, the head template, heels and toes.
+_MIRROR = np.array([-1.0, 1.0, 1.0])
+_ALIGN_POINT_JOINTS = np.concatenate([L.BODY_LANDMARK_JOINTS, np.full(len(L.HEAD_TEMPLATE_INDICES), J["head"]),
+                                      [J["left_ankle"]] * 2, [J["right_ankle"]] * 2])
+_ALIGN_POINT_LANDMARKS = np.concatenate([L.BODY_LANDMARK_INDICES, L.HEAD_TEMPLATE_INDICES,
+                                         [L.LEFT_HEEL, L.LEFT_FOOT_INDEX, L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX]])
+_ALIGN_POINT_OFFSETS = np.concatenate([np.zeros((len(L.BODY_LANDMARK_JOINTS), 3)), L.HEAD_TEMPLATE,
+                                       [L.FOOT_TEMPLATE["heel"], L.FOOT_TEMPLATE["toe"],
+                                        L.FOOT_TEMPLATE["heel"] * _MIRROR, L.FOOT_TEMPLATE["toe"] * _MIRROR]])
+# The seven head points together count about as much as two joints; the template is an average face.
+_ALIGN_POINT_WEIGHTS = np.concatenate([np.ones(len(L.BODY_LANDMARK_JOINTS)),
+                                       np.full(len(L.HEAD_TEMPLATE_INDICES), 0.3), np.full(4, 0.5)])
+# Huber threshold of a point's image residual, metres at the person's depth (~10 px at 3 m, 60° fov, 640 px).
+ALIGN_HUBER_M = 0.05
+# Weight of the 3-D bone-direction prior against the 2-D residuals (both in metres).
+ALIGN_PRIOR_WEIGHT = 0.5
+# The person's size is averaged over this many frames of a track, then kept.
+SCALE_FRAMES = 30
+
+
 def _depth_levels(num_joints: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Joints 1..num_joints-1 grouped by depth in the tree, with their parents: FK one level at a time."""
     depth = [0] * num_joints
@@ -159,6 +190,37 @@ def _depth_levels(num_joints: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 _BODY_LEVELS = _depth_levels(NUM_BODY)
+# Joints the image alignment turns: the global orientation and the limbs. The spine and collars stay as the
+# IK set them: free, they would bend to make up for a skeleton built unlike the person (measured on the
+# avatar renders fitted with the reference skeleton: spine and collars off by 30° instead of 1°).
+_ALIGN_JOINTS = np.array([J[n] for n in ("pelvis", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+                                         "left_hip", "right_hip", "left_knee", "right_knee")])
+_ALIGN_DAMPING = np.array([4.0, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]) * 1e-3
+_ALIGN_PARENTS = np.array([max(PARENTS[j], 0) for j in _ALIGN_JOINTS])
+_ALIGN_MASK = _ancestor_mask(_ALIGN_JOINTS, _ALIGN_POINT_JOINTS)[:, :, None, None]
+# The alignment's 3-D prior: the refined bones plus the torso sides (hip to shoulder), which hold the torso's
+# lean that the 2-D residuals barely see.
+_PRIOR_BONE_NAMES = (*_REFINE_BONE_NAMES, ("left_hip", "left_shoulder"), ("right_hip", "right_shoulder"))
+_PRIOR_BONES = np.array([[J[a], J[b]] for a, b in _PRIOR_BONE_NAMES])
+_PRIOR_BONE_LANDMARKS = np.array([[L.BODY_LANDMARKS[a], L.BODY_LANDMARKS[b]] for a, b in _PRIOR_BONE_NAMES])
+_PRIOR_END_MASK = _ancestor_mask(_ALIGN_JOINTS, _PRIOR_BONES[:, 1])[:, :, None, None]
+_PRIOR_START_MASK = _ancestor_mask(_ALIGN_JOINTS, _PRIOR_BONES[:, 0])[:, :, None, None]
+
+
+@dataclass(frozen=True)
+class _AlignState:
+    """One evaluation of the image alignment: pelvis (3,), body FK (22, 3, 3) and (22, 3) pelvis-relative,
+    landmark points (P, 3) pelvis-relative, image residuals (P, 2) metres, their IRLS weights (P,), the
+    weighted bone-direction residuals (B, 3) and the robust cost."""
+
+    pelvis: np.ndarray
+    g: np.ndarray
+    p: np.ndarray
+    points: np.ndarray
+    residual: np.ndarray
+    robust: np.ndarray
+    res_dir: np.ndarray
+    cost: float
 
 
 @dataclass(frozen=True)
@@ -170,12 +232,22 @@ class PoseFit:
     joint_confidence: (55,) float64 in [0, 1]; 0 = kept from the previous fit (or neutral),
         OCCLUDED_CONFIDENCE = fitted to landmarks MediaPipe guessed behind the body.
     confidence: overall confidence in [0, 1] (torso visibility).
+    reprojection_px: mean image distance (pixels, confidence-weighted) between the fitted body's
+        landmark points and the 2-D landmarks; nan when none was trusted.
+    scale: the person's size relative to the fitter's rest skeleton (bone lengths of MediaPipe's metric
+        world landmarks), averaged over the track's first `scale_frames` (<= SCALE_FRAMES) frames.
+    pelvis_m: (3,) metres, camera frame: the pelvis of a person of that size seen where the fit is
+        (scale x the rest skeleton's pelvis at `transl`; same image, metric depth).
     """
 
     full_pose: np.ndarray
     transl: np.ndarray
     joint_confidence: np.ndarray
     confidence: float
+    reprojection_px: float = float("nan")
+    scale: float = 1.0
+    scale_frames: int = 0
+    pelvis_m: np.ndarray | None = None
 
 
 def clamp_to_limits(rotations: np.ndarray, joints: np.ndarray) -> np.ndarray:
@@ -247,15 +319,19 @@ class LandmarkFitter:
     """Fits SMPL-X poses to holistic landmarks on a given rest skeleton (one person per call)."""
 
     def __init__(self, rest_joints: np.ndarray = REST_JOINTS, refine_steps: int = 1,
-                 min_visibility: float = 0.5) -> None:
-        """rest_joints: (55, 3) metres, smplx model coordinates; refine_steps: Gauss–Newton steps (0 = IK only)."""
+                 min_visibility: float = 0.5, align_steps: int = 2) -> None:
+        """rest_joints: (55, 3) metres, smplx model coordinates (the body that will be drawn: the fit places
+        it on the pixels); refine_steps: Gauss–Newton steps on bone directions after the IK (0 = IK only);
+        align_steps: Gauss–Newton steps of the image alignment after its translation solve (-1 = none)."""
         rest = np.asarray(rest_joints, dtype=np.float64)
         if rest.shape != (NUM_JOINTS, 3):
             raise ValueError(f"rest_joints must have shape (55, 3), got {rest.shape}")
         self.rest = rest
         self.refine_steps = int(refine_steps)
         self.min_visibility = float(min_visibility)
+        self.align_steps = int(align_steps)
         self._offsets = rest - rest[[0, *PARENTS[1:]]]  # bone vectors; row 0 (pelvis) is zero
+        self._bone_lengths = np.linalg.norm(rest[_REFINE_BONES[:, 1]] - rest[_REFINE_BONES[:, 0]], axis=1)
         lhip, rhip, lsh, rsh = (rest[J[n]] for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder"))
         self._hip_axis, self._shoulder_axis = lhip - rhip, lsh - rsh
         self._mid_hip = 0.5 * (lhip + rhip)
@@ -372,9 +448,12 @@ class LandmarkFitter:
 
         mid_hip = 0.5 * (pts[L.LEFT_HIP] + pts[L.RIGHT_HIP])
         pelvis_cam = t_world + mid_hip + local[0] @ (self.rest[0] - self._mid_hip)
+        pelvis_cam, reprojection_px = self._align_to_image(local, pelvis_cam, pts, obs.pose_image, vis, conf, camera)
+        scale, scale_frames = self._track_scale(pts, vis, previous)
         full_pose = np.clip(matrix_to_axis_angle(local), LIMIT_LOW, LIMIT_HIGH)
         return PoseFit(full_pose=full_pose, transl=pelvis_cam - self.rest[0],
-                       joint_confidence=conf, confidence=torso_conf)
+                       joint_confidence=conf, confidence=torso_conf, reprojection_px=reprojection_px,
+                       scale=scale, scale_frames=scale_frames, pelvis_m=scale * pelvis_cam)
 
     @staticmethod
     def _hand_points(obs: HolisticLandmarks, camera: CameraIntrinsics) -> tuple[np.ndarray | None, ...]:
@@ -465,18 +544,109 @@ class LandmarkFitter:
                           else axis_angle_to_matrix(previous.full_pose[low] * HOLD_DECAY))
         conf[low] = 0.0
 
-    def _refine_step(self, local: np.ndarray, pts: np.ndarray, seen: np.ndarray, conf: np.ndarray) -> None:
-        """One damped Gauss–Newton step that turns the body's bones towards the seen ones, then limits.
-
-        Residuals are directions, not positions (each model bone against the seen bone's direction at
-        the model bone's length), so a person built unlike the rest skeleton does not bend the fit.
-        """
+    def _body_fk(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Global rotations (22, 3, 3) and positions (22, 3) of the body joints, pelvis at the origin."""
         g = np.empty((NUM_BODY, 3, 3))
         p = np.empty((NUM_BODY, 3))
         g[0], p[0] = local[0], 0.0
         for joints, parents in _BODY_LEVELS:
             g[joints] = g[parents] @ local[joints]
             p[joints] = p[parents] + (g[parents] @ self._offsets[joints, :, None])[..., 0]
+        return g, p
+
+    def _align_to_image(self, local: np.ndarray, pelvis: np.ndarray, pts: np.ndarray, image: np.ndarray,
+                        vis: np.ndarray, conf: np.ndarray, camera: CameraIntrinsics) -> tuple[np.ndarray, float]:
+        """Move the pelvis (depth included) and turn the pelvis and limbs (`_ALIGN_JOINTS`) so that the body's
+        landmark points project onto the 2-D landmarks; updates `local` in place. Returns the pelvis (3,) and
+        the remaining mean reprojection error in pixels (nan when fewer than 3 points are trusted: the pelvis
+        is kept).
+
+        Residuals: each point's algebraic image error (X - a Z, Y - b Z) with (a, b) its landmark's normalised
+        image coordinates (metres at the point's depth; linear in the position), weighted by the landmark's
+        confidence and Huber (ALIGN_HUBER_M); plus ALIGN_PRIOR_WEIGHT x the 3-D bone-direction residuals of
+        `_refine_step` (torso sides included). A translation-only solve first (exact: the residuals are
+        linear in the pelvis), then `align_steps` Levenberg–Marquardt steps on pelvis and rotations
+        together: a step that raises the robust cost is undone and the next one damped harder.
+        """
+        weights = vis[_ALIGN_POINT_LANDMARKS] * _ALIGN_POINT_WEIGHTS
+        if (weights > 0).sum() < 3:
+            return pelvis, float("nan")
+        a_mat = np.zeros((len(weights), 2, 3))  # d residual / d point
+        a_mat[:, 0, 0] = a_mat[:, 1, 1] = 1.0
+        a_mat[:, 0, 2] = -(image[_ALIGN_POINT_LANDMARKS, 0] - camera.cx) / camera.fx
+        a_mat[:, 1, 2] = -(image[_ALIGN_POINT_LANDMARKS, 1] - camera.cy) / camera.fy
+        bone_weights = (vis[_PRIOR_BONE_LANDMARKS] > 0).all(axis=1) * np.sqrt(ALIGN_PRIOR_WEIGHT)
+        observed = normalize(pts[_PRIOR_BONE_LANDMARKS[:, 1]] - pts[_PRIOR_BONE_LANDMARKS[:, 0]])
+        damping = np.concatenate([np.full(3, 1e-6), np.repeat(_ALIGN_DAMPING, 3)
+                                  + np.where(np.repeat(conf[_ALIGN_JOINTS] > 0, 3), 0.0, 1e6)])
+
+        def evaluate(pelvis: np.ndarray) -> _AlignState:
+            g, p = self._body_fk(local)
+            points = p[_ALIGN_POINT_JOINTS] + (g[_ALIGN_POINT_JOINTS] @ _ALIGN_POINT_OFFSETS[..., None])[..., 0]
+            residual = (a_mat @ (points + pelvis)[..., None])[..., 0]  # (P, 2) metres
+            norm = np.sqrt((residual * residual).sum(axis=1))
+            model = p[_PRIOR_BONES[:, 1]] - p[_PRIOR_BONES[:, 0]]
+            res_dir = (model - np.sqrt((model * model).sum(axis=1, keepdims=True)) * observed) * bone_weights[:, None]
+            huber = np.where(norm < ALIGN_HUBER_M, 0.5 * norm * norm, ALIGN_HUBER_M * (norm - 0.5 * ALIGN_HUBER_M))
+            robust = weights * np.minimum(1.0, ALIGN_HUBER_M / np.maximum(norm, 1e-12))  # IRLS weights
+            cost = float((weights * huber).sum() + 0.5 * (res_dir * res_dir).sum())
+            return _AlignState(pelvis, g, p, points, residual, robust, res_dir, cost)
+
+        state = evaluate(pelvis)
+        # Translation only: weighted linear least squares.
+        h = np.einsum("p,pji,pjk->ik", state.robust, a_mat, a_mat)
+        step = np.linalg.solve(h + 1e-9 * np.eye(3), np.einsum("p,pji,pj->i", state.robust, a_mat, state.residual))
+        state = evaluate(pelvis - step)
+        boost = 0.0
+        for _ in range(self.align_steps):
+            g, p, points, sqrt_w = state.g, state.p, state.points, np.sqrt(state.robust)
+            # d point / d omega_j = [P_j - point]_x for the refined ancestors j of the point's joint.
+            lever = skew(p[_ALIGN_JOINTS][None] - points[:, None]) * _ALIGN_MASK  # (P, R, 3, 3)
+            jac_img = np.concatenate([a_mat[:, None], a_mat[:, None] @ lever], axis=1)  # (P, 1 + R, 2, 3)
+            jac_img = jac_img.transpose(0, 2, 1, 3).reshape(2 * len(points), -1) * np.repeat(sqrt_w, 2)[:, None]
+            jac_dir = (skew(p[_ALIGN_JOINTS][None] - p[_PRIOR_BONES[:, 1]][:, None]) * _PRIOR_END_MASK
+                       - skew(p[_ALIGN_JOINTS][None] - p[_PRIOR_BONES[:, 0]][:, None]) * _PRIOR_START_MASK)
+            jac_dir = (jac_dir * bone_weights[:, None, None, None]).transpose(0, 2, 1, 3).reshape(
+                3 * len(_PRIOR_BONES), -1)
+            hessian = jac_img.T @ jac_img
+            hessian[3:, 3:] += jac_dir.T @ jac_dir
+            gradient = jac_img.T @ (state.residual * sqrt_w[:, None]).ravel()
+            gradient[3:] += jac_dir.T @ state.res_dir.ravel()
+            delta = -np.linalg.solve(hessian + np.diag(damping + boost * np.diag(hessian)), gradient)
+            parent_g = np.where((_ALIGN_JOINTS == 0)[:, None, None], np.eye(3), g[_ALIGN_PARENTS])
+            turn = axis_angle_to_matrix((np.swapaxes(parent_g, 1, 2) @ delta[3:].reshape(-1, 3, 1))[..., 0])
+            saved = local[_ALIGN_JOINTS]
+            local[_ALIGN_JOINTS] = clamp_to_limits(turn @ saved, _ALIGN_JOINTS)
+            candidate = evaluate(state.pelvis + delta[:3])
+            if candidate.cost <= state.cost:
+                state, boost = candidate, 0.3 * boost
+            else:  # overshot (nonlinearity, a joint limit): undo, damp harder
+                local[_ALIGN_JOINTS] = saved
+                boost = max(10.0 * boost, 0.1)
+        points = state.points + state.pelvis
+        z = np.maximum(points[:, 2], 1e-6)
+        projected = np.stack([camera.fx * points[:, 0] / z + camera.cx, camera.fy * points[:, 1] / z + camera.cy], 1)
+        error = np.sqrt(((projected - image[_ALIGN_POINT_LANDMARKS]) ** 2).sum(axis=1))
+        return state.pelvis, float((weights * error).sum() / weights.sum())
+
+    def _track_scale(self, pts: np.ndarray, vis: np.ndarray, previous: PoseFit | None) -> tuple[float, int]:
+        """The person's size against the rest skeleton: this frame's seen bone lengths of the world landmarks
+        over the rest skeleton's, averaged with the track's earlier frames up to SCALE_FRAMES."""
+        scale, frames = (1.0, 0) if previous is None else (previous.scale, previous.scale_frames)
+        seen = (vis[_REFINE_BONE_LANDMARKS] >= self.min_visibility).all(axis=1)
+        if frames >= SCALE_FRAMES or seen.sum() < 3:
+            return scale, frames
+        bones = pts[_REFINE_BONE_LANDMARKS[seen, 1]] - pts[_REFINE_BONE_LANDMARKS[seen, 0]]
+        ratio = np.sqrt((bones * bones).sum(axis=1)).sum() / self._bone_lengths[seen].sum()
+        return float((scale * frames + ratio) / (frames + 1)), frames + 1
+
+    def _refine_step(self, local: np.ndarray, pts: np.ndarray, seen: np.ndarray, conf: np.ndarray) -> None:
+        """One damped Gauss–Newton step that turns the body's bones towards the seen ones, then limits.
+
+        Residuals are directions, not positions (each model bone against the seen bone's direction at
+        the model bone's length), so a person built unlike the rest skeleton does not bend the fit.
+        """
+        g, p = self._body_fk(local)
         model = p[_REFINE_BONES[:, 1]] - p[_REFINE_BONES[:, 0]]
         observed = normalize(pts[_REFINE_BONE_LANDMARKS[:, 1]] - pts[_REFINE_BONE_LANDMARKS[:, 0]])
         weights = seen[_REFINE_BONE_LANDMARKS].all(axis=1).astype(np.float64)
