@@ -107,7 +107,7 @@ def test_two_parallel_workers_give_bodies_of_the_subject_only_while_people_cross
             frame = Frame(np.ascontiguousarray(image[..., ::-1]), t, t * 66_666_667)
             persons = follower.detect(frame)
             for body in workers[t % 2].estimate(frame, persons) if persons else []:
-                x, y, z = body.transl
+                x, _, z = body.transl
                 u = body.camera.fx * x / z + body.camera.cx
                 subject, other = boxes[s], boxes[o]
                 assert subject[0] - 10 <= u <= subject[2] + 10, (t, u, subject)
