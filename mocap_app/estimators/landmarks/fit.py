@@ -16,8 +16,8 @@ Coordinate frames. Everything is solved in the CAMERA frame (OpenCV: x right, y 
 
 Pixel alignment. The IK follows MediaPipe's 3-D directions, whose metric scale is MediaPipe's, not
 the rest skeleton's, so a body placed by solvePnP alone lands too large or small and off the person.
-`_align_to_image` then solves, by a few robust Gauss–Newton steps, the pelvis position (depth
-included) and the rotations of the pelvis, spine, collars, shoulders, elbows, hips and knees so that
+`_align_to_image` then solves the pelvis position (depth included) and, by two robust
+Levenberg–Marquardt steps, the rotations of the pelvis, shoulders, elbows, hips and knees so that
 the rest skeleton's joints (and the head and foot template points) project onto the 2-D landmarks
 (visibility-weighted, Huber), with the 3-D bone directions as a prior. `transl` therefore places the
 rest skeleton (the body the app draws) on the pixels. The person's own size is not observable in one
@@ -235,7 +235,8 @@ class PoseFit:
     reprojection_px: mean image distance (pixels, confidence-weighted) between the fitted body's
         landmark points and the 2-D landmarks; nan when none was trusted.
     scale: the person's size relative to the fitter's rest skeleton (bone lengths of MediaPipe's metric
-        world landmarks), averaged over the track's first `scale_frames` (<= SCALE_FRAMES) frames.
+        world landmarks), averaged over the track's first `scale_frames` (<= SCALE_FRAMES) frames that
+        showed at least 3 of its bones (1.0 and 0 before any).
     pelvis_m: (3,) metres, camera frame: the pelvis of a person of that size seen where the fit is
         (scale x the rest skeleton's pelvis at `transl`; same image, metric depth).
     """
@@ -322,7 +323,8 @@ class LandmarkFitter:
                  min_visibility: float = 0.5, align_steps: int = 2) -> None:
         """rest_joints: (55, 3) metres, smplx model coordinates (the body that will be drawn: the fit places
         it on the pixels); refine_steps: Gauss–Newton steps on bone directions after the IK (0 = IK only);
-        align_steps: Gauss–Newton steps of the image alignment after its translation solve (-1 = none)."""
+        align_steps: Levenberg–Marquardt steps of the image alignment after its translation solve (0 = the
+        translation only)."""
         rest = np.asarray(rest_joints, dtype=np.float64)
         if rest.shape != (NUM_JOINTS, 3):
             raise ValueError(f"rest_joints must have shape (55, 3), got {rest.shape}")
