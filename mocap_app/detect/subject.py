@@ -7,11 +7,12 @@ Choosing: at the first frame with people, the whole frame is searched (`BlazePos
 the subject is the person with the largest `height · (1 - 0.5 · centre offset)` (centre offset: distance from the
 image centre over half the diagonal) — the largest and most central — or the person the IoU tracker calls
 `person` (the ids `--max-people N` runs list), or the one under a point given with `select_at` (a click).
-Following: every `detect_every`-th frame (between: the predicted box) the detector runs once on a square region around the subject's predicted box (its box
-moved by its velocity, grown `region_scale` times, at least `min_region_px`), which also finds people too small
-for a whole-frame pass. A detection counts as the subject when it overlaps the prediction (IoU >= `min_iou`)
-and looks like them (appearance distance <= `max_appearance_distance`); when the best one does not, a second
-pass with it blacked out looks for the subject behind it (people crossing).
+Following: every `detect_every`-th frame (between: the predicted box) the detector runs once on a square region
+around the subject's predicted box (its box moved by its velocity, grown `region_scale` times, at least
+`min_region_px`), which also finds people too small for a whole-frame pass. A detection counts as the subject
+when it overlaps the prediction (IoU >= `min_iou`) and looks like them (appearance distance <=
+`max_appearance_distance`); when the best one does not, a second pass with it blacked out looks for the subject
+behind it (people crossing).
 Lost: after `max_missed_frames` frames without a match the subject is lost (frames without them are gaps); the
 whole frame is then searched every frame (and in tiles when the whole-frame pass finds nobody, for small people)
 and a person is taken back as the subject only by appearance: the HSV colour histogram of their box within

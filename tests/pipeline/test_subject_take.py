@@ -71,7 +71,7 @@ def test_a_subject_who_walks_out_and_back_is_the_only_one_exported_with_a_gap_an
 
 def test_landmarks_on_the_crop_give_small_people_a_body() -> None:
     """Holistic on the whole frame finds nobody under ~200 px tall in 640x480 (measured: 0/48 at 150 px, 17/24 at
-    200 px); on the subject's crop (square, 1.5x the box, enlarged to 256 px) a 120-px person gets a body in
+    200 px); on the subject's crop (square, 1.25x the box, enlarged to 256 px) a 120-px person gets a body in
     >= 95 % of the frames (measured 46/48: the 2 frames before the detector first finds them)."""
     detector = BlazePoseDetector(DetectorConfig(max_people=4))
     follower, estimator = SubjectFollower(detector), LandmarkEstimator()

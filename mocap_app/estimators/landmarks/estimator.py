@@ -85,16 +85,17 @@ class LandmarkEstimator:
     With `persons` empty, holistic runs on the whole frame (it has its own person detector) and
     reports track 0; otherwise on each person's crop (`person_crop`: a square `crop_scale` times the box's
     longer side, at least `MIN_CROP_PX` pixels), keyed by track id; landmarks whose torso falls outside the
-    person's box (another person in the crop) give no record. crop_scale 1.5: on the sample clip (person ~440 px,
+    person's box (another person in the crop) give no record. crop_scale 1.25: on the sample clip (person ~440 px,
     the crop padded beyond the frame) PA-MPJPE median/p90 30.9/66.6 mm on the whole frame, 32.2/71.2 mm with
-    1.25, 31.5/67.2 mm with 1.5 (holistic tracks its ROI within a crop that moves with the detector's box).
+    1.25, 31.5/67.2 mm with 1.5 — but 1.5 shrinks a head-and-shoulders shot (the astronaut photo) so far into
+    its padding that the shoulders' visibility drops from 0.77 to 0.25.
     Intrinsics: `intrinsics` if given, else `CameraIntrinsics.from_fov(width, height, fov_deg)`.
     """
 
     name = "landmarks"
 
     def __init__(self, rest_joints: np.ndarray = REST_JOINTS, intrinsics: CameraIntrinsics | None = None,
-                 fov_deg: float = 60.0, refine_steps: int = 1, crop_scale: float = 1.5,
+                 fov_deg: float = 60.0, refine_steps: int = 1, crop_scale: float = 1.25,
                  min_visibility: float = 0.5, max_persons: int = 4, forget_after_frames: int = 30) -> None:
         self.fitter = LandmarkFitter(rest_joints, refine_steps=refine_steps, min_visibility=min_visibility)
         self.intrinsics = intrinsics
