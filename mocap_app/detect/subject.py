@@ -305,3 +305,52 @@ class SubjectFollower:
         subject.box, subject.last_frame, subject.score = np.asarray(chosen.box, np.float64), frame_index, chosen.score
         logger.info("person #%d found again at frame %d", subject.track_id, frame_index)
         return [Detection(chosen.box, chosen.score, track_id=subject.track_id)]
+
+
+class ReidentifyingTracker:
+    """The `detect(frame)` of a pipeline following several people: the detector, the IoU tracker, and each
+    person's id kept across absences: a new track that looks like a person whose track was lost (appearance
+    distance <= `max_appearance_distance`, the nearest of them) and whose id no followed track holds gets that id
+    back. Appearances are learnt from boxes overlapping nobody else's (IoU < 0.1)."""
+
+    def __init__(self, detector, tracker: IouTracker | None = None, max_appearance_distance: float = 0.35) -> None:
+        self.detector = detector
+        self.tracker = tracker or IouTracker()
+        self.max_appearance_distance = max_appearance_distance
+        self._looks: dict[int, np.ndarray] = {}  # reported id → appearance
+        self._alias: dict[int, int] = {}  # tracker id → reported id
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self._looks.clear()
+        self._alias.clear()
+
+    def detect(self, frame: Frame) -> list[Detection]:
+        rgb = frame.rgb
+        people = self.tracker.update(self.detector.detect(frame), frame.index)
+        followed = {t.track_id for t in self.tracker.tracks if t.track_id >= 0}
+        in_use = {self._alias[t] for t in followed if t in self._alias}
+        boxes = np.array([d.box for d in people], np.float64).reshape(-1, 4)
+        crowding = iou_matrix(boxes, boxes) - np.eye(len(people))
+        out = []
+        for i, person in enumerate(people):
+            look = appearance(rgb, person.box)
+            if person.track_id not in self._alias:
+                lost = [(appearance_distance(look, seen), rid) for rid, seen in self._looks.items()
+                        if rid not in in_use]
+                best = min(lost, default=None)
+                rid = best[1] if best is not None and best[0] <= self.max_appearance_distance else person.track_id
+                self._alias[person.track_id] = rid
+                in_use.add(rid)
+                if rid != person.track_id:
+                    logger.info("person #%d found again at frame %d", rid, frame.index)
+            rid = self._alias[person.track_id]
+            if look is not None and (len(people) == 1 or crowding[i].max() < 0.1):
+                seen = self._looks.get(rid)
+                self._looks[rid] = look if seen is None else (0.9 * seen + 0.1 * look).astype(np.float32)
+            out.append(Detection(person.box, person.score, track_id=rid))
+        return sorted(out, key=lambda d: d.track_id)
+
+    def close(self) -> None:
+        if hasattr(self.detector, "close"):
+            self.detector.close()

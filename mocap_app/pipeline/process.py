@@ -267,13 +267,19 @@ def build_detection(options: ProcessOptions):  # -> (PersonDetector, PersonTrack
     """Who the estimators look at. max_people 1: one subject (`detect.SubjectFollower`: the largest and most
     central person, or `--person ID`, followed by the detector through the take, a gap while they are away, the
     same person taken back by appearance); more: every person the detector finds, each with a stable id from
-    the IoU tracker."""
-    from mocap_app.detect import BlazePoseDetector, DetectorConfig, IouTracker, SubjectConfig, SubjectFollower
+    the IoU tracker, kept across an absence by appearance (`detect.ReidentifyingTracker`)."""
+    from mocap_app.detect import (
+        BlazePoseDetector,
+        DetectorConfig,
+        ReidentifyingTracker,
+        SubjectConfig,
+        SubjectFollower,
+    )
 
     if options.max_people == 1:
         person = int(options.person) if options.person.isdigit() else None
         return SubjectFollower(BlazePoseDetector(DetectorConfig(max_people=4)), SubjectConfig(person=person)), None
-    return BlazePoseDetector(DetectorConfig(max_people=options.max_people)), IouTracker()
+    return ReidentifyingTracker(BlazePoseDetector(DetectorConfig(max_people=options.max_people))), None
 
 
 def build_body(config: AppConfig, progress: Callable[[str], None]) -> MeshSource:

@@ -8,7 +8,14 @@ import pytest
 
 from mocap_app.core.errors import ConfigError
 from mocap_app.core.frames import Frame
-from mocap_app.detect import BlazePoseDetector, DetectorConfig, SubjectConfig, SubjectFollower, iou_matrix
+from mocap_app.detect import (
+    BlazePoseDetector,
+    DetectorConfig,
+    ReidentifyingTracker,
+    SubjectConfig,
+    SubjectFollower,
+    iou_matrix,
+)
 from mocap_app.detect.subject import centrality_key
 
 from .scenes import HEIGHT, WIDTH, Placement, compose, crossing, walk_out_and_back
@@ -111,3 +118,17 @@ def test_bad_settings_raise_config_error() -> None:
         SubjectConfig(region_scale=0.5)
     with pytest.raises(ConfigError, match="max_appearance_distance"):
         SubjectConfig(max_appearance_distance=0.0)
+
+
+def test_with_several_people_each_keeps_their_id_across_an_absence(detector) -> None:
+    """--max-people 2: the subject is away for 15 frames (beyond the IoU tracker's 15-frame memory) and comes back
+    at the other end of their path; they get their first id again, the other person keeps theirs."""
+    with BlazePoseDetector(DetectorConfig(max_people=2)) as two:
+        frames = follow(ReidentifyingTracker(two), walk_out_and_back(45))
+    ids: dict[str, set[int]] = {"subject": set(), "other": set()}
+    for found, (other, subject) in frames:
+        for d in found:
+            who = "subject" if overlap(d.box, subject) > overlap(d.box, other) else "other"
+            ids[who].add(d.track_id)
+    assert len(ids["subject"]) == 1 and len(ids["other"]) == 1 and ids["subject"] != ids["other"]
+    assert sum(any(overlap(d.box, s) > 0.4 for d in found) for found, (_, s) in frames[30:]) >= 5  # back
