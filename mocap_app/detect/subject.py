@@ -63,6 +63,11 @@ class SubjectConfig:
         costs a fifth to a third of MediaPipe holistic). The estimator still needs to find a body in that box.
     tile_every: while nobody is followed and a whole-frame pass finds nobody, search tiles every this many frames
         (small people; 9 detector passes; 0: never).
+    whole_frame_when_nobody: when the whole-frame search (tiles included) finds nobody at all, hand the
+        estimators the whole frame as the subject's box, as without a detector. The BlazePose detector needs more
+        of a body than MediaPipe holistic does: a head-and-shoulders webcam view, the app's first use, gives it
+        nobody while holistic finds the person. With nobody else detected, a body holistic finds there is the
+        subject's; while someone other than the subject is detected, a frame without the subject stays a gap.
     """
 
     person: int | None = None
@@ -74,6 +79,7 @@ class SubjectConfig:
     max_missed_frames: int = 5
     detect_every: int = 2
     tile_every: int = 2
+    whole_frame_when_nobody: bool = True
 
     def __post_init__(self) -> None:
         checks = {
@@ -173,6 +179,10 @@ class SubjectFollower:
             if frame.index - subject.last_frame <= self.config.max_missed_frames:
                 return []
         people = self._search(rgb, frame.index)
+        if not people and self.config.whole_frame_when_nobody:
+            height, width = rgb.shape[:2]
+            track_id = self._subject.track_id if self._subject is not None else (self.config.person or 0)
+            return [Detection(np.array([0, 0, width, height], np.float32), 1.0, track_id=track_id)]
         if self._subject is None:
             return self._choose(rgb, people, frame.index)
         return self._reidentify(rgb, people, frame.index)

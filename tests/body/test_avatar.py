@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from mocap_app.body.avatar import ANNY_TO_SMPLX, AnnyAvatar, AvatarCache
+from mocap_app.body.avatar_skeleton import AVATAR_REST_JOINTS
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.body.retarget import ANNY_BONES_BY_JOINT, primary_bones
 from mocap_app.core.frames import CameraIntrinsics
@@ -145,6 +146,8 @@ def test_mesh_is_where_smplx_puts_it_global_orient_about_pelvis_then_transl(avat
     np.testing.assert_allclose(placed.vertices[0], (rest.vertices[0] - pelvis) @ rotation.T + pelvis + transl,
                                atol=1e-5)  # measured 5.2e-7
     np.testing.assert_allclose(rest.joints[0], avatar.rest_joints(), atol=1e-6)  # measured 0
+    # The copy the estimator fits without building the avatar (6 decimals written: 5e-7).
+    np.testing.assert_allclose(AVATAR_REST_JOINTS, avatar.rest_joints(), atol=1e-6)
     # A standing adult, feet near SMPL-X's.
     height = rest.vertices[0, :, 1].max() - rest.vertices[0, :, 1].min()
     assert 1.5 < height < 1.9

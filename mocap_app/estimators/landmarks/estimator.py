@@ -41,12 +41,12 @@ def crop_box(box: np.ndarray, scale: float) -> tuple[int, int, int]:
     return round(cx - side / 2), round(cy - side / 2), side
 
 
-def person_crop(rgb: np.ndarray, box: np.ndarray, scale: float,
-                min_side: int = MIN_CROP_PX) -> tuple[np.ndarray, tuple[int, int], float] | None:
+def person_crop(rgb: np.ndarray, box: np.ndarray, scale: float, min_side: int = MIN_CROP_PX,
+                pad: bool = True) -> tuple[np.ndarray, tuple[int, int], float] | None:
     """The image a landmark model sees for one person: the square `crop_box`, padded black where it leaves the
-    frame (the person stays centred and the same size at the edges), enlarged to at least `min_side` pixels
-    so a small person fills the model's input → (crop, its top-left corner in the frame, enlargement), or None
-    for a box under 8 pixels."""
+    frame (the person stays centred and the same size at the edges; `pad=False`: the part inside the frame
+    only), enlarged to at least `min_side` pixels so a small person fills the model's input → (crop, its
+    top-left corner in the frame, enlargement), or None for a box under 8 pixels."""
     x0, y0, side = crop_box(box, scale)
     if side < 8:
         return None
@@ -54,6 +54,12 @@ def person_crop(rgb: np.ndarray, box: np.ndarray, scale: float,
     ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x0 + side, width), min(y0 + side, height)
     if ix1 <= ix0 or iy1 <= iy0:
         return None
+    if not pad:
+        crop, factor = rgb[iy0:iy1, ix0:ix1], 1.0
+        if max(crop.shape[:2]) < min_side:
+            factor = min_side / max(crop.shape[:2])
+            crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
+        return np.ascontiguousarray(crop), (ix0, iy0), factor
     if (ix0, iy0, ix1, iy1) == (x0, y0, x0 + side, y0 + side):
         crop = rgb[y0:y0 + side, x0:x0 + side]
     else:
@@ -66,10 +72,12 @@ def person_crop(rgb: np.ndarray, box: np.ndarray, scale: float,
     return np.ascontiguousarray(crop), (x0, y0), factor
 
 
-def torso_in_box(obs: HolisticLandmarks, box: np.ndarray) -> bool:
-    """Whether the landmarks' torso centre (shoulders and hips) lies in the person's box: holistic on a crop
-    holding two people may lock onto the other one."""
-    x, y = obs.pose_image[list(TORSO)].mean(axis=0)
+def torso_in_box(obs: HolisticLandmarks, box: np.ndarray, min_visibility: float = 0.5) -> bool:
+    """Whether the landmarks' torso centre lies in the person's box: holistic on a crop holding two people may
+    lock onto the other one. The centre is that of the visible shoulders and hips (all four when none is): in
+    a head-and-shoulders view the hips are guessed far below the frame and would put it outside."""
+    seen = [i for i in TORSO if obs.pose_visibility[i] >= min_visibility] or list(TORSO)
+    x, y = obs.pose_image[seen].mean(axis=0)
     return bool(box[0] <= x <= box[2] and box[1] <= y <= box[3])
 
 
@@ -131,6 +139,11 @@ class LandmarkEstimator:
             else:
                 crop = person_crop(rgb, detection.box, self.crop_scale)
                 obs = None if crop is None else tracker.process(*crop)
+                if obs is None and crop is not None and crop[0].shape[:2] != rgb.shape[:2]:
+                    # A big person's square runs far past the frame: wide black padding can hide them from
+                    # holistic's detector (a seated head-and-shoulders photo); the part inside the frame does not.
+                    inside = person_crop(rgb, detection.box, self.crop_scale, pad=False)
+                    obs = None if inside is None else tracker.process(*inside)
                 if obs is not None and not torso_in_box(obs, detection.box):
                     obs = None
             mid = time.perf_counter()

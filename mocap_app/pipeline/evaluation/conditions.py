@@ -32,6 +32,7 @@ import numpy as np
 from mocap_app.body.kinematics import joint_positions
 from mocap_app.body.metrics import pa_mpjpe
 from mocap_app.body.motions import MOTIONS, make_motion, place_in_camera
+from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import ConfigError
 from mocap_app.core.frames import CameraIntrinsics
@@ -39,6 +40,7 @@ from mocap_app.core.mesh import BodyMesh
 from mocap_app.core.params import SmplxParams
 from mocap_app.core.skeleton import JOINT_INDEX
 
+from ..process import drawn_skeleton
 from .keypoints import MAIN_JOINT_INDEX, estimate_keypoints, keypoint_errors, match_people, project
 from .runs import ArraySource, FrameOutput, run_frames
 
@@ -286,9 +288,11 @@ class FrameMatches:
     errors_px: dict[int, np.ndarray] = field(default_factory=dict)
 
 
-def match_frame(truth: Sequence[TruePerson], estimates: Sequence[SmplxParams]) -> FrameMatches:
-    """Match `estimates` to `truth` on their main joints (`keypoints.match_people`)."""
-    pred = estimate_keypoints(list(estimates))
+def match_frame(truth: Sequence[TruePerson], estimates: Sequence[SmplxParams],
+                skeleton: np.ndarray = REST_JOINTS) -> FrameMatches:
+    """Match `estimates` (posed on `skeleton`, the one the estimator fitted) to `truth` on their main joints
+    (`keypoints.match_people`)."""
+    pred = estimate_keypoints(list(estimates), skeleton)
     gt = np.stack([t.keypoints for t in truth]) if truth else np.zeros((0, len(MAIN_JOINT_INDEX), 2))
     matches = match_people(pred, gt, [t.height_px for t in truth])
     return FrameMatches({truth[m.person].track_id: estimates[m.estimate].track_id for m in matches},
@@ -341,9 +345,10 @@ def _pose_errors_mm(truth: TruePerson, estimate: SmplxParams) -> tuple[float, fl
             1000.0 * pa_mpjpe(joints[0], joints[1]))
 
 
-def score_condition(condition: Condition, scenes: Sequence[RenderedScene],
-                    outputs: Sequence[Sequence[FrameOutput]]) -> ConditionReport:
-    """Score the pipeline's `outputs` (one list per scene, one item per frame) against the scenes' truth."""
+def score_condition(condition: Condition, scenes: Sequence[RenderedScene], outputs: Sequence[Sequence[FrameOutput]],
+                    skeleton: np.ndarray = REST_JOINTS) -> ConditionReport:
+    """Score the pipeline's `outputs` (one list per scene, one item per frame; estimates posed on `skeleton`,
+    the one the estimator fitted) against the scenes' truth."""
     frames = person_frames = found = switches = phantoms = shown_phantoms = 0
     heights, reprojection_px, reprojection_pct, mpjpe, pa = [], [], [], [], []
     for scene, output in zip(scenes, outputs, strict=True):
@@ -354,11 +359,11 @@ def score_condition(condition: Condition, scenes: Sequence[RenderedScene],
             person_frames += len(truth)
             heights += [t.height_px for t in truth]
             out = by_index.get(i, FrameOutput(i, [], []))
-            raw = match_frame(truth, out.raw)
+            raw = match_frame(truth, out.raw, skeleton)
             found += len(raw.matched)
             tracks.append(raw.matched)
             unmatched.append(raw.unmatched_estimates)
-            shown_unmatched.append(match_frame(truth, out.shown).unmatched_estimates)
+            shown_unmatched.append(match_frame(truth, out.shown, skeleton).unmatched_estimates)
             estimates = {e.track_id: e for e in out.raw}
             for t in truth:
                 if t.track_id not in raw.matched:
@@ -452,7 +457,7 @@ def evaluate(names: Sequence[str], config: AppConfig, frames: int = 16, width: i
                 scenes.append(rendered)
                 outputs.append(run_frames(ArraySource(rendered.images, name=f"{name}-{k}"), config,
                                           condition.max_people))
-            reports.append(score_condition(condition, scenes, outputs))
+            reports.append(score_condition(condition, scenes, outputs, drawn_skeleton(config)))
             progress(f"{name}: done")
     finally:
         renderer.close()

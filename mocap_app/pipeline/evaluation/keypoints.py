@@ -38,7 +38,7 @@ def project(points: np.ndarray, camera: CameraIntrinsics) -> np.ndarray:
 
 def estimate_keypoints(people: Sequence[SmplxParams], rest_joints: np.ndarray = REST_JOINTS) -> np.ndarray:
     """(N, 13, 2) pixels: the main joints of each estimate posed on `rest_joints` (the skeleton the estimator
-    fitted with; the default estimator's is `REST_JOINTS`) and projected with the estimate's own camera."""
+    fitted with: `process.drawn_skeleton` in the app) and projected with the estimate's own camera."""
     if not people:
         return np.zeros((0, len(MAIN_JOINTS), 2))
     joints = posed_joints(people, rest_joints)[:, MAIN_JOINT_INDEX]

@@ -36,6 +36,7 @@ import numpy as np
 from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import ConfigError
 
+from ..process import drawn_skeleton
 from .keypoints import MAIN_JOINTS, PCK_FRACTION, estimate_keypoints, keypoint_errors, match_people
 from .runs import ArraySource, run_frames
 
@@ -194,12 +195,13 @@ def evaluate(path: Path, config: AppConfig, max_people: int = 1, fraction: float
     """Run the default estimator's pipeline on the annotated images (each photo on its own, as a one-frame
     input; a video once, all its frames) and score PCK@`fraction` of height on the 13 main joints."""
     annotations = load_annotations(path)
+    skeleton = drawn_skeleton(config)  # the skeleton the estimator fits
     if annotations.video is not None:
         from mocap_app.capture import open_source
 
         outputs = {o.index: o.raw for o in run_frames(open_source(annotations.video, config.capture), config,
                                                        max_people)}
-        estimates = [estimate_keypoints(outputs.get(image.frame, [])) for image in annotations.images]
+        estimates = [estimate_keypoints(outputs.get(image.frame, []), skeleton) for image in annotations.images]
     else:
         estimates = []
         for image in annotations.images:
@@ -207,7 +209,7 @@ def evaluate(path: Path, config: AppConfig, max_people: int = 1, fraction: float
             if bgr is None:
                 raise AnnotationError(f"Image {image.file} cannot be decoded.", "Replace the file.")
             runs = run_frames(ArraySource([bgr[..., ::-1]], name=image.name), config, max_people)
-            estimates.append(estimate_keypoints(runs[0].raw if runs else []))
+            estimates.append(estimate_keypoints(runs[0].raw if runs else [], skeleton))
     scores, relatives = [], []
     for image, found in zip(annotations.images, estimates, strict=True):
         score, relative = score_image(image, found, fraction)
