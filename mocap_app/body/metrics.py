@@ -31,16 +31,10 @@ def mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(pred) - np.asarray(gt), axis=1).mean())
 
 
-def project(points: np.ndarray, camera: CameraIntrinsics) -> np.ndarray:
-    """(N, 3) camera-frame points (OpenCV axes, z forward) → (N, 2) pixels through `camera`'s pinhole."""
-    z = np.maximum(points[:, 2], 1e-6)
-    return np.stack([camera.fx * points[:, 0] / z + camera.cx, camera.fy * points[:, 1] / z + camera.cy], axis=1)
-
-
 def reprojection_error_px(pred: np.ndarray, gt: np.ndarray, camera: CameraIntrinsics) -> tuple[float, float]:
     """Mean image distance (pixels) between the projections of `pred` (J, 3) and `gt` (J, 3), and the same as a
     percentage of the person's height in the image: the vertical extent of the projected `gt` joints."""
-    pred_px, gt_px = project(pred, camera), project(gt, camera)
+    pred_px, gt_px = camera.project(pred), camera.project(gt)
     error = float(np.linalg.norm(pred_px - gt_px, axis=1).mean())
     height = float(np.ptp(gt_px[:, 1]))
     return error, 100.0 * error / max(height, 1e-6)

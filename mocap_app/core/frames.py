@@ -45,6 +45,13 @@ class CameraIntrinsics:
         fx, fy, cx, cy, width, height = (float(v) for v in values)
         return cls(fx, fy, cx, cy, round(width), round(height))
 
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """(..., 3) camera-frame points (metres, OpenCV axes: z forward) → (..., 2) pixels; depths below 1 µm
+        are clamped so points at or behind the camera stay finite."""
+        points = np.asarray(points, dtype=np.float64)
+        z = np.maximum(points[..., 2], 1e-6)
+        return np.stack([self.fx * points[..., 0] / z + self.cx, self.fy * points[..., 1] / z + self.cy], axis=-1)
+
     def matrix(self) -> np.ndarray:
         """(3, 3) float64 calibration matrix K."""
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
@@ -96,6 +103,11 @@ class Detection:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "box", _frozen_array(self.box, np.float32, (4,), "box"))
+
+    @classmethod
+    def whole_image(cls, width: int, height: int, track_id: int = 0) -> Detection:
+        """The full image as one person's box (score 1): what an estimator gets without a detector."""
+        return cls(np.array([0, 0, width, height], np.float32), 1.0, track_id=track_id)
 
     @property
     def width(self) -> float:

@@ -180,9 +180,8 @@ class SubjectFollower:
                 return []
         people = self._search(rgb, frame.index)
         if not people and self.config.whole_frame_when_nobody:
-            height, width = rgb.shape[:2]
             track_id = self._subject.track_id if self._subject is not None else (self.config.person or 0)
-            return [Detection(np.array([0, 0, width, height], np.float32), 1.0, track_id=track_id)]
+            return [Detection.whole_image(frame.width, frame.height, track_id)]
         if self._subject is None:
             return self._choose(rgb, people, frame.index)
         return self._reidentify(rgb, people, frame.index)

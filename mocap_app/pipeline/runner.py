@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import numpy as np
-
 from mocap_app.capture import CaptureStats, CaptureThread
 from mocap_app.core.channel import Channel
 from mocap_app.core.frames import Detection, Frame
@@ -91,7 +89,7 @@ class PipelineReport:
 
 def whole_frame(frame: Frame) -> list[Detection]:
     """The one 'person' an estimator without a detector gets: the full image."""
-    return [Detection(np.array([0, 0, frame.width, frame.height], np.float32), 1.0, track_id=0)]
+    return [Detection.whole_image(frame.width, frame.height)]
 
 
 class Pipeline:

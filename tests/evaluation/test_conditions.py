@@ -23,7 +23,7 @@ from mocap_app.pipeline.evaluation.conditions import (
     phantom_frames,
     score_condition,
 )
-from mocap_app.pipeline.evaluation.keypoints import MAIN_JOINT_INDEX, project
+from mocap_app.pipeline.evaluation.keypoints import MAIN_JOINT_INDEX
 from mocap_app.pipeline.evaluation.runs import FrameOutput
 
 CAMERA = CameraIntrinsics.from_fov(640, 480)
@@ -47,7 +47,7 @@ def _truth(track_id: int, x_m: float, frames: int = 6) -> list[TruePerson]:
     joints = posed_joints(params, REST_JOINTS)
     people = []
     for p, j in zip(params, joints, strict=True):
-        keypoints = project(j[MAIN_JOINT_INDEX], CAMERA)
+        keypoints = CAMERA.project(j[MAIN_JOINT_INDEX])
         box = np.array([*keypoints.min(0), *keypoints.max(0)])
         people.append(TruePerson(track_id, keypoints, float(box[3] - box[1]), box, p, REST_JOINTS))
     return people

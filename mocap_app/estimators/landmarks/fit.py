@@ -626,9 +626,7 @@ class LandmarkFitter:
                 local[_ALIGN_JOINTS] = saved
                 boost = max(10.0 * boost, 0.1)
         points = state.points + state.pelvis
-        z = np.maximum(points[:, 2], 1e-6)
-        projected = np.stack([camera.fx * points[:, 0] / z + camera.cx, camera.fy * points[:, 1] / z + camera.cy], 1)
-        error = np.sqrt(((projected - image[_ALIGN_POINT_LANDMARKS]) ** 2).sum(axis=1))
+        error = np.sqrt(((camera.project(points) - image[_ALIGN_POINT_LANDMARKS]) ** 2).sum(axis=1))
         return state.pelvis, float((weights * error).sum() / weights.sum())
 
     def _track_scale(self, pts: np.ndarray, vis: np.ndarray, previous: PoseFit | None) -> tuple[float, int]:

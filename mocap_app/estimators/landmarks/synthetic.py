@@ -25,14 +25,9 @@ _FACE_HEAD = np.array([(0.0, 0.13, 0.09), (0.0, 0.01, 0.114), (-0.045, 0.06, 0.0
 _LOWER_LIP_OFFSET = np.array([0.0, -0.0018, 0.0])  # below the upper inner lip: a relaxed closed mouth
 
 
-def _project(points: np.ndarray, camera: CameraIntrinsics) -> np.ndarray:
-    return np.stack([camera.fx * points[:, 0] / points[:, 2] + camera.cx,
-                     camera.fy * points[:, 1] / points[:, 2] + camera.cy], axis=1)
-
-
 def _image_coords(points: np.ndarray, ref_depth: float, camera: CameraIntrinsics) -> np.ndarray:
     """Pixels x, y and MediaPipe-style relative depth in pixels (0 at `ref_depth`)."""
-    return np.concatenate([_project(points, camera), ((points[:, 2] - ref_depth) * camera.fx / ref_depth)[:, None]],
+    return np.concatenate([camera.project(points), ((points[:, 2] - ref_depth) * camera.fx / ref_depth)[:, None]],
                           axis=1)
 
 
@@ -79,7 +74,7 @@ def synthesize_landmarks(full_pose: np.ndarray, transl: np.ndarray, camera: Came
         points = np.vstack([joints[head] + _FACE_HEAD[:4] @ g[head].T, upper_lip, lower_lip])
         face_points = _image_coords(points, points[1, 2], camera)
     return HolisticLandmarks(
-        pose_world=cam - mid_hip, pose_image=_project(cam, camera),
+        pose_world=cam - mid_hip, pose_image=camera.project(cam),
         pose_visibility=np.ones(L.NUM_POSE_LANDMARKS) if visibility is None else np.asarray(visibility, float),
         left_hand=hand_points["left"], right_hand=hand_points["right"], face=face_points)
 

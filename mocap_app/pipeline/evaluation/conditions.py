@@ -41,7 +41,7 @@ from mocap_app.core.params import SmplxParams
 from mocap_app.core.skeleton import JOINT_INDEX
 
 from ..process import drawn_skeleton
-from .keypoints import MAIN_JOINT_INDEX, estimate_keypoints, keypoint_errors, match_people, project
+from .keypoints import MAIN_JOINT_INDEX, estimate_keypoints, keypoint_errors, match_people
 from .runs import ArraySource, FrameOutput, run_frames
 
 EMPTY_FRAMES = 4  # empty room before and after each scene: any body there is a phantom
@@ -259,9 +259,9 @@ def render_scene(scene: Scene, renderer, bodies: dict[str, _Body], camera: Camer
             body = bodies[actor.shape]
             out = body.avatar.forward(params[i])
             vertices = out.vertices[0]
-            pixels = project(vertices, camera)
+            pixels = camera.project(vertices)
             box = np.array([*pixels.min(0), *pixels.max(0)])
-            people.append(TruePerson(actor.track_id, project(out.joints[0][MAIN_JOINT_INDEX], camera),
+            people.append(TruePerson(actor.track_id, camera.project(out.joints[0][MAIN_JOINT_INDEX]),
                                      float(box[3] - box[1]), box, params[i], body.skeleton))
             outfit = dataclasses.asdict(actor.outfit)
             meshes += [BodyMesh(vertices, faces, track_id=actor.track_id, color=tuple(outfit[part]))

@@ -16,7 +16,6 @@ from scipy.optimize import linear_sum_assignment
 
 from mocap_app.body.kinematics import posed_joints
 from mocap_app.body.rest_skeleton import REST_JOINTS
-from mocap_app.core.frames import CameraIntrinsics
 from mocap_app.core.params import SmplxParams
 from mocap_app.core.skeleton import JOINT_INDEX
 
@@ -29,20 +28,13 @@ PCK_FRACTION = 0.1  # PCK@0.1: a joint is correct within 10 % of the person's he
 MATCH_FRACTION = 0.5  # an estimate belongs to a true person when its mean joint error is under half their height
 
 
-def project(points: np.ndarray, camera: CameraIntrinsics) -> np.ndarray:
-    """(..., 3) camera-frame points (metres, OpenCV axes) → (..., 2) pixels through `camera`'s pinhole."""
-    points = np.asarray(points, dtype=np.float64)
-    z = np.maximum(points[..., 2], 1e-6)
-    return np.stack([camera.fx * points[..., 0] / z + camera.cx, camera.fy * points[..., 1] / z + camera.cy], -1)
-
-
 def estimate_keypoints(people: Sequence[SmplxParams], rest_joints: np.ndarray = REST_JOINTS) -> np.ndarray:
     """(N, 13, 2) pixels: the main joints of each estimate posed on `rest_joints` (the skeleton the estimator
     fitted with: `process.drawn_skeleton` in the app) and projected with the estimate's own camera."""
     if not people:
         return np.zeros((0, len(MAIN_JOINTS), 2))
     joints = posed_joints(people, rest_joints)[:, MAIN_JOINT_INDEX]
-    return np.stack([project(j, p.camera) for j, p in zip(joints, people, strict=True)])
+    return np.stack([p.camera.project(j) for j, p in zip(joints, people, strict=True)])
 
 
 def keypoint_errors(pred: np.ndarray, truth: np.ndarray, visible: np.ndarray | None = None) -> np.ndarray:
