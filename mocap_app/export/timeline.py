@@ -26,22 +26,29 @@ from mocap_app.smoothing.representation import pose_to_quats, quats_to_pose
 
 # Frames within this much of their grid time count as on the grid (1 ms: container timestamps are rounded).
 ON_GRID_S = 1e-3
-# Recorded frames farther apart than MAX_BRIDGE_S are a gap: held, not interpolated (0.25 s: 7 frames at 30 fps,
-# longer than a blink of the detector, shorter than a person stepping out of view and back; the live smoother's
-# bridging limit too).
+# Recorded frames farther apart than MAX_BRIDGE_S (the live smoother's bridging limit, 0.25 s: 7 frames at 30 fps,
+# longer than a blink of the detector, shorter than a person stepping out of view and back) are a gap: held.
 _NEAREST = ("camera", "box")
 _LINEAR = tuple(name for name in CLIP_ARRAYS if name not in (*POSE_FIELDS, *_NEAREST, "frame_index", "timestamp_ns"))
 _UNSEEN_ZERO = ("confidence", "joint_confidence")
 
 
+def _time_basis(clip: MotionClip) -> str:
+    """What a clip's time is read from: the first of "timestamps", "indices" (frame_index / fps) and "rows"
+    that strictly increases."""
+    if clip.num_frames < 2 or np.all(np.diff(clip.timestamp_ns.astype(np.int64)) > 0):
+        return "timestamps"
+    return "indices" if np.all(np.diff(clip.frame_index.astype(np.int64)) > 0) else "rows"
+
+
 def clip_times_s(clip: MotionClip) -> np.ndarray:
-    """(T,) seconds from the clip's first frame, by the first of timestamps / frame indices / rows that
-    strictly increases."""
-    stamps = clip.timestamp_ns.astype(np.int64)
-    if clip.num_frames < 2 or np.all(np.diff(stamps) > 0):
+    """(T,) seconds from the clip's first frame, on `_time_basis`."""
+    basis = _time_basis(clip)
+    if basis == "timestamps":
+        stamps = clip.timestamp_ns.astype(np.int64)
         return (stamps - stamps[0]) / 1e9
-    index = clip.frame_index.astype(np.int64)
-    if np.all(np.diff(index) > 0):
+    if basis == "indices":
+        index = clip.frame_index.astype(np.int64)
         return (index - index[0]) / clip.fps
     return np.arange(clip.num_frames) / clip.fps
 
@@ -65,11 +72,11 @@ def _take_span_s(clip: MotionClip, times: np.ndarray) -> tuple[float, float]:
     """(start, end) seconds of the take on the clip's time axis: `source["take"]` when its timestamps are usable,
     else the clip's own first and last frame."""
     take = (clip.source or {}).get("take") or {}
-    stamps = clip.timestamp_ns.astype(np.int64)
-    uses_stamps = clip.num_frames < 2 or bool(np.all(np.diff(stamps) > 0))
+    uses_stamps = _time_basis(clip) == "timestamps"
     if uses_stamps and "start_ns" in take and "end_ns" in take:
-        start = (int(take["start_ns"]) - int(stamps[0])) / 1e9
-        end = (int(take["end_ns"]) - int(stamps[0])) / 1e9
+        first = int(clip.timestamp_ns[0])
+        start = (int(take["start_ns"]) - first) / 1e9
+        end = (int(take["end_ns"]) - first) / 1e9
     elif not uses_stamps and "start_index" in take and "end_index" in take and times[-1] > 0:
         index = clip.frame_index.astype(np.int64)
         start = (int(take["start_index"]) - int(index[0])) / clip.fps
