@@ -11,7 +11,6 @@ OpenCV's VideoWriter is not used: it reports no write errors, so a full disk gav
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import time
 from fractions import Fraction
@@ -21,8 +20,6 @@ import numpy as np
 
 from mocap_app.capture import letterbox
 from mocap_app.core.errors import ExportError
-
-logger = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 _HINT = "Free disk space or choose another folder (or file system without a size limit), then run again."

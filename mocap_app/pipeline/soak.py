@@ -8,7 +8,6 @@ by then): `rss_growth_pct` compares the last sample with the one at `warmup_s`.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,14 +91,12 @@ def run_soak(video: Path, minutes: float, folder: Path, config: AppConfig, *, in
     pipeline = Pipeline(capture, estimators, detector=detection[0], tracker=detection[1], smoother=smoother,
                         sinks=sinks, queue_size=config.capture.queue_size)
     report = SoakReport(warmup_s=warmup_s)
-    lock = threading.Lock()
-    window: list[float] = []
+    window: list[float] = []  # latencies of this interval (on_result runs on the caller's thread only)
     start = time.monotonic()
     next_sample = start + interval_s
 
     def take_sample(now: float) -> None:
-        with lock:
-            latencies, window[:] = list(window), []
+        latencies, window[:] = list(window), []
         sample = SoakSample(
             elapsed_s=round(now - start, 1), rss_mb=round(rss_bytes() / 1e6, 1),
             fps=round(len(latencies) / interval_s, 2),
@@ -112,8 +109,7 @@ def run_soak(video: Path, minutes: float, folder: Path, config: AppConfig, *, in
 
     def on_result(result: FrameResult) -> None:
         nonlocal next_sample
-        with lock:
-            window.append((time.perf_counter_ns() - result.frame.timestamp_ns) / 1e6)
+        window.append((time.perf_counter_ns() - result.frame.timestamp_ns) / 1e6)
         report.frames += 1
         now = time.monotonic()
         if now >= next_sample:
