@@ -41,6 +41,13 @@ def crop_box(box: np.ndarray, scale: float) -> tuple[int, int, int]:
     return round(cx - side / 2), round(cy - side / 2), side
 
 
+def square_leaves_frame(box: np.ndarray, scale: float, rgb: np.ndarray) -> bool:
+    """Whether `crop_box`'s square reaches past the image (so `person_crop` pads it)."""
+    x0, y0, side = crop_box(box, scale)
+    height, width = rgb.shape[:2]
+    return x0 < 0 or y0 < 0 or x0 + side > width or y0 + side > height
+
+
 def person_crop(rgb: np.ndarray, box: np.ndarray, scale: float, min_side: int = MIN_CROP_PX,
                 pad: bool = True) -> tuple[np.ndarray, tuple[int, int], float] | None:
     """The image a landmark model sees for one person: the square `crop_box`, padded black where it leaves the
@@ -139,7 +146,7 @@ class LandmarkEstimator:
             else:
                 crop = person_crop(rgb, detection.box, self.crop_scale)
                 obs = None if crop is None else tracker.process(*crop)
-                if obs is None and crop is not None and crop[0].shape[:2] != rgb.shape[:2]:
+                if obs is None and crop is not None and square_leaves_frame(detection.box, self.crop_scale, rgb):
                     # A big person's square runs far past the frame: wide black padding can hide them from
                     # holistic's detector (a seated head-and-shoulders photo); the part inside the frame does not.
                     inside = person_crop(rgb, detection.box, self.crop_scale, pad=False)
