@@ -13,6 +13,9 @@ around the subject's predicted box (its box moved by its velocity, grown `region
 when it overlaps the prediction (IoU >= `min_iou`) and looks like them (appearance distance <=
 `max_appearance_distance`); when the best one does not, a second pass with it blacked out looks for the subject
 behind it (people crossing).
+Missed: for up to `max_missed_frames` frames without a match the estimators get the subject's predicted box when
+the detector found nobody in the region (its blind spots: a side view), a gap when it found someone else there
+or the box is mostly outside the frame (leaving it).
 Lost: after `max_missed_frames` frames without a match the subject is lost (frames without them are gaps); the
 whole frame is then searched every frame (and in tiles when the whole-frame pass finds nobody, for small people)
 and a person is taken back as the subject only by appearance: the HSV colour histogram of their box within
@@ -122,6 +125,17 @@ def appearance_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
     return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
 
 
+MIN_INSIDE_SHARE = 0.75  # a predicted box mostly outside the frame is a subject leaving it, not a missed detection
+
+
+def _inside_share(box: np.ndarray, width: int, height: int) -> float:
+    """Share of `box`'s area (xyxy) inside a width x height image."""
+    area = max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-6)
+    inside_w = max(min(box[2], width) - max(box[0], 0.0), 0.0)
+    inside_h = max(min(box[3], height) - max(box[1], 0.0), 0.0)
+    return inside_w * inside_h / area
+
+
 def centrality_key(box: np.ndarray, width: int, height: int) -> float:
     """Larger for taller people nearer the image centre: height · (1 - 0.5 · centre offset / half diagonal)."""
     cx, cy, _, h = to_cxcywh(box)
@@ -173,11 +187,16 @@ class SubjectFollower:
             box = self._predicted(subject, frame.index).astype(np.float32)
             return [Detection(box, subject.score, track_id=subject.track_id)]
         if subject is not None and frame.index - subject.last_frame <= self.config.max_missed_frames + 1:
-            found = self._follow(rgb, frame.index, subject)
+            found, anyone = self._follow(rgb, frame.index, subject)
             if found is not None:
                 return [found]
             if frame.index - subject.last_frame <= self.config.max_missed_frames:
-                return []
+                box = self._predicted(subject, frame.index)
+                if anyone or _inside_share(box, frame.width, frame.height) < MIN_INSIDE_SHARE:
+                    return []  # someone else is where the subject should be, or they are leaving: a gap
+                # Nobody detected there: the detector's blind spots (a side view) — the estimators look at
+                # the predicted box and give no body if nobody is in it.
+                return [Detection(box.astype(np.float32), subject.score, track_id=subject.track_id)]
         people = self._search(rgb, frame.index)
         if not people and self.config.whole_frame_when_nobody:
             track_id = self._subject.track_id if self._subject is not None else (self.config.person or 0)
@@ -204,13 +223,13 @@ class SubjectFollower:
         x1, y1 = int(min(cx + side / 2, width)), int(min(cy + side / 2, height))
         return x0, y0, x1, y1
 
-    def _follow(self, rgb: np.ndarray, frame_index: int, subject: _Subject) -> Detection | None:
-        """The subject in the region around their predicted box, or None."""
+    def _follow(self, rgb: np.ndarray, frame_index: int, subject: _Subject) -> tuple[Detection | None, bool]:
+        """The subject in the region around their predicted box (or None), and whether anybody was detected there."""
         height, width = rgb.shape[:2]
         predicted = self._predicted(subject, frame_index)
         x0, y0, x1, y1 = self._region(predicted, width, height)
         if x1 - x0 < 16 or y1 - y0 < 16:
-            return None
+            return None, False
         region = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         offset = np.array([x0, y0, x0, y0], np.float32)
         for attempt in range(2):
@@ -218,14 +237,14 @@ class SubjectFollower:
             match = self._best_match(rgb, found, predicted, subject)
             if match is not None:
                 alone = len(found) == 1 and attempt == 0 and match[1] <= self.config.update_distance
-                return self._update(rgb, subject, match[0], frame_index, update_look=alone)
+                return self._update(rgb, subject, match[0], frame_index, update_look=alone), True
             if not found or attempt:
-                return None
+                return None, bool(found) or attempt > 0
             region = region.copy()  # someone else in front: hide them, look again
             for d in found:
                 bx0, by0, bx1, by1 = np.round(d.box - offset).astype(int)
                 region[max(by0, 0):by1, max(bx0, 0):bx1] = 0
-        return None
+        return None, True
 
     def _single_pass(self, rgb: np.ndarray) -> list[Detection]:
         return self.detector.detect_once(rgb)

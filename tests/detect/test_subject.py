@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mocap_app.core.errors import ConfigError
-from mocap_app.core.frames import Frame
+from mocap_app.core.frames import Detection, Frame
 from mocap_app.detect import (
     BlazePoseDetector,
     DetectorConfig,
@@ -132,3 +132,47 @@ def test_with_several_people_each_keeps_their_id_across_an_absence(detector) -> 
             ids[who].add(d.track_id)
     assert len(ids["subject"]) == 1 and len(ids["other"]) == 1 and ids["subject"] != ids["other"]
     assert sum(any(overlap(d.box, s) > 0.4 for d in found) for found, (_, s) in frames[30:]) >= 5  # back
+
+
+class ScriptedDetector:
+    """Answers every pass with the boxes scripted for the current call (a list per call, in order)."""
+
+    def __init__(self, script: list[list[tuple[float, float, float, float]]]) -> None:
+        self.config = DetectorConfig(max_people=4)
+        self._script = iter(script)
+
+    def detect_rgb(self, rgb: np.ndarray) -> list[Detection]:
+        return [Detection(np.array(b, np.float32), 0.9) for b in next(self._script, [])]
+
+    detect_once = detect_rgb  # boxes in the coordinates of the image passed
+
+
+def _frame(t: int) -> Frame:
+    return Frame(np.full((480, 640, 3), 90, np.uint8), t, t * 33_333_333)
+
+
+@pytest.mark.parametrize("others", [False, True])
+def test_a_frame_the_detector_misses_keeps_the_predicted_box_unless_someone_else_is_there(others: bool) -> None:
+    """A side view the detector misses for a frame: the estimators still get the subject's predicted box; with
+    someone else detected where the subject should be, the frame is a gap instead."""
+    subject = (250.0, 60.0, 390.0, 420.0)
+    stranger = [(700.0, 60.0, 840.0, 420.0)]  # region coordinates: far from the prediction, IoU 0
+    # Calls: choose (whole frame), frame 1 predicted (no call), frame 2 region pass finds nothing (or the
+    # stranger, then the second pass with them blacked out finds nothing).
+    script = [[subject], stranger if others else [], []]
+    follower = SubjectFollower(ScriptedDetector(script), SubjectConfig(min_region_px=160))
+    assert follower.detect(_frame(0))[0].track_id == 0
+    assert len(follower.detect(_frame(1))) == 1  # between detector frames: the prediction
+    missed = follower.detect(_frame(2))
+    if others:
+        assert missed == []
+    else:
+        (box,) = missed
+        assert overlap(box.box, np.array(subject)) > 0.9 and box.track_id == 0
+
+
+def test_a_subject_leaving_the_frame_is_not_followed_by_prediction() -> None:
+    follower = SubjectFollower(ScriptedDetector([[(560.0, 60.0, 700.0, 420.0)], []]))
+    follower.detect(_frame(0))
+    follower.detect(_frame(1))
+    assert follower.detect(_frame(2)) == []  # the predicted box lies mostly outside the frame: a gap

@@ -14,6 +14,7 @@ from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.frames import CameraIntrinsics, Detection, Frame
 from mocap_app.core.params import SmplxParams, split_full_pose
 
+from .facing import mirrored, read_as_front_view_from_behind
 from .fit import LandmarkFitter, PoseFit
 from .holistic import HolisticTracker
 from .observation import HolisticLandmarks
@@ -122,6 +123,7 @@ class LandmarkEstimator:
         self._trackers: dict[int, HolisticTracker] = {}
         self._previous: dict[int, PoseFit] = {}
         self._last_seen: dict[int, int] = {}
+        self._face_seen: dict[int, int] = {}  # track id -> last frame index its face mesh was found
 
     def camera_for(self, frame: Frame) -> CameraIntrinsics:
         return self.intrinsics or CameraIntrinsics.from_fov(frame.width, frame.height, self.fov_deg)
@@ -155,6 +157,7 @@ class LandmarkEstimator:
                     obs = None
             mid = time.perf_counter()
             if obs is not None:
+                obs = self._turned_round(obs, track_id, frame.index)
                 fit = self.fitter.fit(obs, camera, self._previous.get(track_id))
                 self._previous[track_id] = fit
                 box = detection.box if detection is not None else landmark_box(obs, frame.width, frame.height)
@@ -165,6 +168,14 @@ class LandmarkEstimator:
         self.timing = EstimateTiming(1000.0 * holistic_s, 1000.0 * fit_s)
         self._forget_stale(frame.index)
         return results
+
+    def _turned_round(self, obs: HolisticLandmarks, track_id: int, frame_index: int) -> HolisticLandmarks:
+        """`obs`, or `obs` mirrored when it is a back view read as a front view (`facing`)."""
+        if obs.face is not None:
+            self._face_seen[track_id] = frame_index
+            return obs
+        since = frame_index - self._face_seen.get(track_id, -(10**9))
+        return mirrored(obs) if read_as_front_view_from_behind(obs, since) else obs
 
     @staticmethod
     def _params(fit: PoseFit, camera: CameraIntrinsics, track_id: int, box: np.ndarray, frame: Frame,
@@ -179,6 +190,7 @@ class LandmarkEstimator:
             if frame_index - last > self.forget_after_frames:
                 self._trackers.pop(track_id).close()
                 self._previous.pop(track_id, None)
+                self._face_seen.pop(track_id, None)
                 del self._last_seen[track_id]
 
     def reset(self) -> None:
@@ -191,3 +203,4 @@ class LandmarkEstimator:
         self._trackers.clear()
         self._previous.clear()
         self._last_seen.clear()
+        self._face_seen.clear()
