@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
 
-from mocap_app.core.errors import ConfigError
-from mocap_app.export import ExportOptions, check_destination, format_for, formats_table, person_path
-from mocap_app.pipeline.exporting import MESH_CHOICES, export_with_body, load_clips
-from mocap_app.pipeline.journal import SUFFIX as JOURNAL_SUFFIX
-from mocap_app.pipeline.process import smoothing_settings
-from mocap_app.smoothing import smooth_clip
+from mocap_app.export import ExportOptions, formats_table
+from mocap_app.pipeline.takes import ExportResult, export_take
 
 from .context import current_config
 
@@ -54,33 +49,16 @@ def export_command(
       python main.py export take1.npz -o take1.fbx --bone-names mixamo --up z --mesh avatar
       python main.py export take1.npz -o take1.bvh --units m --rotation-order XYZ --no-hands
     """
-    row = format_for(output, format_name)
-    check_destination(output, format_name)
-    if mesh is not None and mesh not in MESH_CHOICES:
-        raise ConfigError(f"'--mesh {mesh}' is not a mesh choice.", f"Use one of {', '.join(MESH_CHOICES)}.")
-    config = current_config(ctx)
-    is_journal = clip_path.suffix == JOURNAL_SUFFIX
-    settings = smoothing_settings(config, smoothing or (None if is_journal else "off"))
-    clips = load_clips(clip_path, report=lambda line: typer.echo(f"warning: {line}", err=True))
-    if person != "all":
-        found = [c for c in clips if str(c.track_id) == person]
-        if not found:
-            raise ConfigError(f"{clip_path} has no person with track id {person}.",
-                              f"Track ids in it: {', '.join(str(c.track_id) for c in clips)}.")
-        clips = found
     given = {"bone_names": bone_names, "up_axis": up_axis, "root": root, "units": units,
              "rotation_order": rotation_order,
              "hands": hands, "face": face, "fps": fps}
     options = ExportOptions(**{key: value for key, value in given.items() if value is not None})
-    body_models = Path(config.paths.body_models)
-    for clip in clips:
-        if settings.enabled:
-            clip = smooth_clip(clip, settings)
-        start = time.perf_counter()
-        target = person_path(output, clip.track_id, len(clips) > 1)
-        written, skinned = export_with_body(clip, target, options, body_models, mesh, rest_joints, row.name,
-                                            progress=lambda line: typer.echo(line, err=True))
-        size_mb = written.stat().st_size / 1e6
-        with_mesh = f", mesh {skinned.name} ({len(skinned.vertices)} vertices)" if skinned is not None else ""
-        typer.echo(f"wrote {written} ({row.name}, {clip.num_frames} frames{with_mesh}, {size_mb:.1f} MB) "
-                   f"in {time.perf_counter() - start:.2f} s")
+
+    def wrote(result: ExportResult) -> None:
+        with_mesh = f", mesh {result.mesh} ({result.mesh_vertices} vertices)" if result.mesh is not None else ""
+        typer.echo(f"wrote {result.path} ({result.format}, {result.frames} frames{with_mesh}, "
+                   f"{result.size_bytes / 1e6:.1f} MB) in {result.seconds:.2f} s")
+
+    export_take(clip_path, output, options, current_config(ctx), person=person, mesh=mesh, rest_joints=rest_joints,
+                format_name=format_name, smoothing=smoothing, progress=lambda line: typer.echo(line, err=True),
+                on_written=wrote)
