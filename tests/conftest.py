@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Without a display Qt aborts the whole run; tests render offscreen unless a display is given (xvfb-run).
-if not os.environ.get("DISPLAY"):
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _start_xvfb() -> str | None:
+    """A virtual X screen for the GUI tests (Qt's xcb platform, as on a desktop): its DISPLAY, or None when
+    Xvfb is not installed. Stopped when the test process exits."""
+    if not shutil.which("Xvfb"):
+        return None
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1600x1000x24", "-nolisten",
+                               "tcp"], pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        number = pipe.readline().strip()  # Xvfb writes its display number once it accepts connections
+    if not number:
+        server.kill()
+        return None
+    atexit.register(server.terminate)
+    return f":{number}"
+
+
+# Without a display Qt aborts the whole run: the tests get a virtual screen (Xvfb), or offscreen rendering.
+if not os.environ.get("DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"):
+    display = _start_xvfb()
+    if display:
+        os.environ["DISPLAY"] = display
+    else:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")

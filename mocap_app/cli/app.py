@@ -39,6 +39,7 @@ from . import (
     eval_smoothing,
     eval_synthetic,
     export,
+    live,
     process,
 )
 
@@ -49,7 +50,6 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 app = typer.Typer(
     name="mocap",
     help="Markerless motion capture to SMPL-X: body, hands and face from a webcam or video.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -58,6 +58,7 @@ eval_app = typer.Typer(help="Evaluations against known ground truth.", no_args_i
 app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
 
+app.command("live")(live.live_command)
 app.command("process")(process.process_command)
 app.command("export", epilog=export.EPILOG)(export.export_command)
 app.command("doctor")(doctor.doctor)
@@ -74,7 +75,7 @@ eval_app.command("real")(eval_real.eval_real)
 eval_app.command("conditions")(eval_conditions.eval_conditions)
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
     ctx: typer.Context,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
@@ -86,6 +87,8 @@ def _root(
     smoothing_settings(config)  # raw smoothing parameters are checked with the rest of the settings
     select_platform(config.render.platform)  # before any command imports OpenGL
     ctx.obj = config
+    if ctx.invoked_subcommand is None:  # `python main.py` alone opens the live window
+        ctx.invoke(live.live_command, ctx, camera=None, video=None, realtime=True, model=None, max_people=1)
 
 
 def _exit_now(code: int) -> None:

@@ -176,6 +176,18 @@ def checkpoint_path(options: ProcessOptions, config: AppConfig) -> Path:
     return Path(config.paths.checkpoints) / CHECKPOINT_NAMES[options.model]
 
 
+def available_models(config: AppConfig) -> list[tuple[str, str]]:
+    """(model name, description) of what can run here: the default estimator, and each SMPLer-X size whose
+    checkpoint is installed in `paths.checkpoints`, with the backend and precision it would run with."""
+    models = [("default", "default: MediaPipe holistic fit (CPU)")]
+    precision = "fp32" if config.model.precision == "auto" else config.model.precision
+    backend = "torch" if config.model.backend == "auto" else config.model.backend
+    for name, file_name in CHECKPOINT_NAMES.items():
+        if (Path(config.paths.checkpoints) / file_name).is_file():
+            models.append((name, f"{name} ({backend}, {precision}; non-commercial licence)"))
+    return models
+
+
 def smoothing_settings(config: AppConfig, preset: str | None = None) -> SmoothingConfig:
     """The smoothing parameters: `preset` (or the settings' preset) with the settings' raw overrides."""
     return smoothing_config(preset or config.smoothing.preset, **config.smoothing.params)

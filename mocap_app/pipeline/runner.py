@@ -188,6 +188,10 @@ class Pipeline:
         return PipelineReport(frames, time.perf_counter() - start, [s.timing for s in self._stages],
                               self.capture.stats, dict(self._frames_per_track), self._cancelled.is_set())
 
+    def stage_timings(self) -> list[StageTiming]:
+        """Busy time per stage so far (readable while running)."""
+        return [s.timing for s in self._stages]
+
     def cancel(self) -> None:
         """End the run early (thread-safe): stages stop, sinks are closed, recorded frames kept."""
         self._cancelled.set()

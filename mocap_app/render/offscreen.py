@@ -175,6 +175,20 @@ class MeshRenderer:
             out[box] = (under + alpha * (color[box][:, :, :3] - under) + 0.5).astype(np.uint8)
         return out
 
+    def layer(self, meshes: Sequence[BodyMesh], camera: CameraIntrinsics, opacity: float = 0.85) -> np.ndarray:
+        """The meshes seen through the input camera on a transparent background: (h, w, 4) uint8 RGBA, alpha
+        = coverage x `opacity` (straight, not premultiplied) — for a viewer that draws it over newer frames."""
+        self._set_meshes(meshes)
+        self._grid_mesh.is_visible = False
+        cam = self._input_camera
+        cam.fx, cam.fy, cam.cx, cam.cy = camera.fx, camera.fy, camera.cx, camera.cy
+        color, depth = self._draw(self._input_camera_node, camera.width, camera.height, pyrender.RenderFlags.RGBA)
+        coverage = color[:, :, 3] if color.shape[2] == 4 else (depth > 0).astype(np.uint8) * 255
+        out = np.empty((camera.height, camera.width, 4), np.uint8)
+        out[:, :, :3] = color[:, :, :3]
+        out[:, :, 3] = (coverage.astype(np.float32) * opacity + 0.5).astype(np.uint8)
+        return out
+
     def orbit(self, meshes: Sequence[BodyMesh], view: OrbitView, width: int, height: int) -> np.ndarray:
         """The meshes from a camera orbiting their mean pelvis, standing on a floor grid.
 

@@ -125,6 +125,10 @@ class RenderThread:
         """Future of `MeshRenderer.overlay`: meshes over the (h, w, 3) uint8 RGB camera image."""
         return self._submit(_overlay, tuple(meshes), camera, background, opacity)
 
+    def submit_layer(self, meshes: Sequence[BodyMesh], camera: CameraIntrinsics, opacity: float = 0.85) -> Future:
+        """Future of `MeshRenderer.layer`: the meshes as an RGBA layer of the camera's size."""
+        return self._submit(_layer, tuple(meshes), camera, opacity)
+
     def submit_orbit(self, meshes: Sequence[BodyMesh], view: OrbitView | None = None) -> Future:
         """Future of `MeshRenderer.orbit` at this thread's width x height."""
         return self._submit(_orbit, tuple(meshes), view or OrbitView(), self.width, self.height)
@@ -142,6 +146,10 @@ class RenderThread:
 
 def _overlay(renderer: MeshRenderer, *args: Any) -> np.ndarray:
     return renderer.overlay(*args)
+
+
+def _layer(renderer: MeshRenderer, *args: Any) -> np.ndarray:
+    return renderer.layer(*args)
 
 
 def _orbit(renderer: MeshRenderer, *args: Any) -> np.ndarray:

@@ -22,13 +22,13 @@ def test_python_dash_m_runs_the_same_commands() -> None:
     result = subprocess.run([sys.executable, "-m", "mocap_app", "--help"], capture_output=True, text=True,
                             timeout=120, cwd=ROOT, env=dict(os.environ, COLUMNS="200"))
     assert result.returncode == 0, result.stderr
-    for command in ("process", "export", "doctor", "bench", "eval"):
+    for command in ("live", "process", "export", "doctor", "bench", "eval"):
         assert command in result.stdout
 
 
 def test_every_command_is_registered_by_the_app_itself() -> None:
     names = {c.name for c in app.registered_commands}
-    assert names == {"process", "export", "doctor"}
+    assert names == {"live", "process", "export", "doctor"}
     assert {c.name for c in bench_app.registered_commands} == {
         "capture", "detect", "export", "landmarks", "longtake", "model", "pipeline", "render", "smoothing", "soak"}
     assert {c.name for c in eval_app.registered_commands} == {"smoothing", "synthetic", "real", "conditions"}

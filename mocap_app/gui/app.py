@@ -1,0 +1,77 @@
+"""Starting the desktop app: check for a display, pick the source, build the window, run Qt's loop."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from mocap_app.core.config import AppConfig
+from mocap_app.core.errors import DependencyError
+from mocap_app.pipeline.live import SAMPLE_CLIP, LiveSource, sample_source
+from mocap_app.pipeline.process import ProcessOptions, build_body
+from mocap_app.render.thread import RenderThread
+
+logger = logging.getLogger(__name__)
+
+ORBIT_SIZE = (480, 480)
+NO_CAMERA_BANNER = "No camera was found: the sample clip plays as a live source (at its own frame rate)."
+
+
+def check_display() -> None:
+    """Raise a DependencyError (not Qt's abort) when no window can be opened here."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and platform != "xcb" and not platform.startswith("wayland"):
+        return  # offscreen, vnc, ...: the user chose a platform
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    raise DependencyError("There is no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset).",
+                          "Run it in a desktop session, or process files offline without a window: "
+                          "python main.py process VIDEO -o take.fbx")
+
+
+def camera_sources(config: AppConfig) -> list[tuple[str, LiveSource]]:
+    from mocap_app.capture import list_cameras
+
+    return [(f"Camera {index}", LiveSource("camera", camera=index)) for index in list_cameras()]
+
+
+def choose_start(config: AppConfig, cameras: list[tuple[str, LiveSource]], requested: LiveSource | None,
+                 ) -> tuple[LiveSource, str]:
+    """The source the window opens on and the banner to show: the one asked for, else the first camera, else the
+    sample clip played live."""
+    if requested is not None:
+        return requested, ""
+    if cameras:
+        return cameras[0][1], ""
+    return sample_source(), NO_CAMERA_BANNER
+
+
+def run_window(config: AppConfig, options: ProcessOptions, source: LiveSource | None = None,
+               settings_file: Path | None = None) -> int:
+    """Open the main window and run until it is closed; returns Qt's exit code."""
+    check_display()
+    os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)  # OpenCV points it at its Qt5 plugins; Qt 6 has its own
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from .session import SessionController
+    from .window import MainWindow
+
+    app = QApplication.instance() or QApplication(["mocap"])
+    cameras = camera_sources(config)
+    start, banner = choose_start(config, cameras, source)
+    sources = [*cameras]
+    if SAMPLE_CLIP.is_file():  # an installed copy may not have it
+        sources.append(("Sample clip (live)", sample_source()))
+    settings = (QSettings(str(settings_file), QSettings.Format.IniFormat) if settings_file is not None
+                else QSettings("mocap", "mocap"))
+    render = RenderThread(config.render.platform, *ORBIT_SIZE, config.render.msaa_samples).start()
+    controller = SessionController(config, lambda: build_body(config, logger.info), render)
+    try:
+        window = MainWindow(config, controller, settings, sources, start, options, banner)
+        window.show()
+        return int(app.exec())
+    finally:
+        controller.close()
+        render.close()
