@@ -27,6 +27,7 @@ from . import (
     bench_detect,
     bench_export,
     bench_landmarks,
+    bench_live,
     bench_longtake,
     bench_model,
     bench_pipeline,
@@ -64,6 +65,7 @@ app.command("export", epilog=export.EPILOG)(export.export_command)
 app.command("doctor")(doctor.doctor)
 for name, command in (("capture", bench_capture.bench_capture), ("detect", bench_detect.bench_detect),
                       ("export", bench_export.bench_export), ("landmarks", bench_landmarks.bench_landmarks),
+                      ("live", bench_live.bench_live),
                       ("longtake", bench_longtake.bench_longtake),
                       ("model", bench_model.bench_model), ("pipeline", bench_pipeline.bench_pipeline),
                       ("render", bench_render.bench_render), ("smoothing", bench_smoothing.bench_smoothing),

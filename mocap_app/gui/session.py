@@ -31,9 +31,11 @@ from mocap_app.render.thread import RenderThread
 logger = logging.getLogger(__name__)
 
 # Drawing budgets on the preview thread. On 2 cores the estimator (two MediaPipe workers) needs ~1.5 of them at
-# 30 fps; the mesh layer (~18 ms uncontended, llvmpipe) and the 3-D view (~18 ms) share what is left.
-MAX_LAYER_FPS = 15.0
-MAX_ORBIT_FPS = 8.0
+# 30 fps; the mesh layer (~15 ms uncontended, llvmpipe; most of it vertex work, a smaller viewport does not help)
+# and the 3-D view (~16 ms) share what is left. `bench live` (Zen 4, 2 cores): estimate rate app/alone 0.74 at
+# 15/8 fps, 0.78 at 10/4, 0.87 at 6/3 — 10/4 keeps the body from looking like a slide show.
+MAX_LAYER_FPS = 10.0
+MAX_ORBIT_FPS = 4.0
 
 
 def describe(error: BaseException) -> str:

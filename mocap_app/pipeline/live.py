@@ -220,6 +220,11 @@ class LiveSession:
             self._thread = None
 
     @property
+    def results(self) -> int:
+        """Frames that came out of the pipeline so far."""
+        return self._results
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 

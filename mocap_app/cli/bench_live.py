@@ -1,0 +1,55 @@
+"""`mocap bench live`: the whole app path on the sample clip played as a camera, beside the pipeline alone."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .context import current_config
+
+ROWS = (("estimate_fps", "estimated frames/s", "{:.1f}"), ("displayed_fps", "displayed frames/s", "{:.1f}"),
+        ("latency_median_ms", "capture→screen latency, median (ms)", "{:.0f}"),
+        ("latency_p95_ms", "capture→screen latency, p95 (ms)", "{:.0f}"),
+        ("body_latency_median_ms", "body latency, median (ms)", "{:.0f}"),
+        ("body_latency_p95_ms", "body latency, p95 (ms)", "{:.0f}"),
+        ("estimator_ms", "estimator ms per frame", "{:.1f}"), ("dropped", "frames dropped", "{:d}"))
+
+
+def bench_live(
+    ctx: typer.Context,
+    seconds: float = typer.Option(20.0, help="Measured seconds per side (after a few seconds of warm-up)."),
+    video: Path = typer.Option(None, help="A video replayed as the camera (default: the sample clip)."),
+    json_path: Path = typer.Option(None, "--json", help="Write the figures to this JSON file."),
+) -> None:
+    """Feed a video as a live 30 fps camera through the whole app (estimate, smooth, both views drawn, frames
+    painted in the window) and through the pipeline alone, one after the other in this run; print both.
+
+    Latency: from a frame's capture to the moment the window painted it (pipeline alone: to its result). Body
+    latency: from the capture of the frame the drawn body was estimated on to its paint.
+
+    Example: python main.py bench live --json live.json
+    """
+    from mocap_app.gui.bench import run_live_bench
+
+    config = current_config(ctx)
+    console = Console()
+    figures = run_live_bench(config, seconds, video, progress=lambda line: console.print(f"[dim]{line}[/]"))
+    alone, app = figures["pipeline"], figures["app"]
+    table = Table(title=f"bench live: {seconds:.0f} s each, {platform.processor() or platform.machine()}")
+    for column in ("figure", "pipeline alone", "app (window)"):
+        table.add_column(column)
+    for key, label, fmt in ROWS:
+        table.add_row(label, fmt.format(getattr(alone, key)), fmt.format(getattr(app, key)))
+    ratio = app.estimate_fps / alone.estimate_fps if alone.estimate_fps else float("nan")
+    table.add_row("estimate rate, app / alone", "", f"{ratio:.2f}")
+    console.print(table)
+    if json_path is not None:
+        out = {f"{side}_{key}": getattr(f, key) for side, f in (("pipeline", alone), ("app", app))
+               for key, *_ in ROWS}
+        out["estimate_ratio_app_to_pipeline"] = ratio
+        json_path.write_text(json.dumps(out, indent=2))
