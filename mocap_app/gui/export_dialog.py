@@ -26,6 +26,7 @@ from mocap_app.export import ExportOptions
 from mocap_app.export.bone_names import BONE_NAME_TABLES
 from mocap_app.pipeline import takes as takes_api
 from mocap_app.pipeline.exporting import MESH_CHOICES
+from mocap_app.smoothing import PRESETS
 
 from .session import describe
 
@@ -49,7 +50,10 @@ class ExportDialog(QDialog):
     _progress = Signal(str)
     _done = Signal(str, bool)
 
-    def __init__(self, take: Path, config: AppConfig, settings: QSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, take: Path, config: AppConfig, settings: QSettings, parent: QWidget | None = None,
+                 smoothing: str | None = None) -> None:
+        """smoothing: the preset the take is smoothed with before it is written (look-ahead; default: the
+        settings' preset); the window passes its live preset."""
         super().__init__(parent)
         self.take, self.config, self.settings = Path(take), config, settings
         self.setWindowTitle(f"Export {self.take.stem}")
@@ -63,6 +67,10 @@ class ExportDialog(QDialog):
                 box.setCurrentText(str(saved))
             self.boxes[key] = box
             form.addRow(LABELS[key], box)
+        self.smoothing_box = QComboBox()
+        self.smoothing_box.addItems(list(PRESETS))
+        self.smoothing_box.setCurrentText(smoothing or config.smoothing.preset)
+        form.addRow("Smoothing", self.smoothing_box)
         person = QComboBox()
         person.addItem("all")
         info = next((t for t in takes_api.list_takes(self.take.parent) if t.path == self.take), None)
@@ -129,11 +137,12 @@ class ExportDialog(QDialog):
         self.cancel_button.setText("Cancel")
         self.status.setText("exporting…")
         options, mesh, person = self.options(), self.boxes["mesh"].currentText(), self.boxes["person"].currentText()
+        smoothing = self.smoothing_box.currentText()
 
         def work() -> None:
             try:
                 results = takes_api.export_take(self.take, output, options, self.config, person=person, mesh=mesh,
-                                                format_name=fmt, progress=self._progress.emit,
+                                                format_name=fmt, smoothing=smoothing, progress=self._progress.emit,
                                                 cancelled=self._cancel.is_set)
             except RunInterrupted:
                 self._done.emit("Export cancelled.", False)

@@ -32,6 +32,7 @@ class ImageView(QWidget):
     (perf_counter_ns)."""
 
     painted = Signal(object, object, object)  # Python ints: nanosecond stamps overflow Qt's int
+    clicked = Signal(float, float)  # a left click, in image pixels
 
     def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)

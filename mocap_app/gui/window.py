@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
+    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
@@ -35,7 +36,7 @@ from mocap_app.pipeline.live import LiveSource
 from mocap_app.pipeline.preview import VIEW_MODES, PreviewFrame
 from mocap_app.pipeline.process import ProcessOptions, available_models
 from mocap_app.render.geometry import track_color
-from mocap_app.smoothing import PRESETS
+from mocap_app.smoothing import PRESETS, SmoothingConfig
 
 from .export_dialog import ExportDialog
 from .session import SessionController, blank_preview, describe
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self._people_seen: dict[int, int] = {}
         self._backend = "MediaPipe holistic (CPU)"
         self._exporting: ExportDialog | None = None
+        self.record_track_ids: set[int] | None = None  # people a take records (None: everyone)
 
         self._build(sources, banner)
         self._restore()
@@ -129,6 +131,20 @@ class MainWindow(QMainWindow):
         self.smoothing_box.setCurrentText(self.config.smoothing.preset)
         bar.addWidget(QLabel("  Smoothing "))
         bar.addWidget(self.smoothing_box)
+        # The preset's two main parameters, live, for the view: jitter removed (measurement noise) and how closely
+        # fast motion is followed (process noise). Takes hold raw estimates; the export dialog smooths them.
+        self.noise_spin = QDoubleSpinBox()
+        self.noise_spin.setRange(0.1, 30.0)
+        self.noise_spin.setSingleStep(0.5)
+        self.noise_spin.setSuffix("° noise")
+        self.noise_spin.setToolTip("Joint rotation jitter to smooth away (degrees): larger = smoother")
+        self.follow_spin = QDoubleSpinBox()
+        self.follow_spin.setRange(0.05, 20.0)
+        self.follow_spin.setSingleStep(0.1)
+        self.follow_spin.setSuffix("° follow")
+        self.follow_spin.setToolTip("How fast motion may change (degrees/frame²): larger = follows quick moves closer")
+        bar.addWidget(self.noise_spin)
+        bar.addWidget(self.follow_spin)
         bar.addSeparator()
         self.record_button = QPushButton("● Record")
         self.record_button.setCheckable(True)
@@ -159,6 +175,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.people_list = QListWidget()
+        self.people_list.setSelectionMode(QListWidget.SelectionMode.MultiSelection)
+        self.people_list.setToolTip("Select the people a take records (none selected: everyone). "
+                                    "Click a person in the camera view to follow them.")
         self.takes_list = QListWidget()
         self.takes_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.export_button = QPushButton("Export…")
@@ -192,10 +211,14 @@ class MainWindow(QMainWindow):
         c.recording_failed.connect(self._on_recording_failed)
         self.source_box.activated.connect(self._on_source_chosen)
         self.model_box.activated.connect(lambda _: self._reopen())
-        self.smoothing_box.activated.connect(lambda _: self._reopen())
+        self.smoothing_box.currentTextChanged.connect(self._on_preset)
+        self.noise_spin.valueChanged.connect(self._on_smoothing_values)
+        self.follow_spin.valueChanged.connect(self._on_smoothing_values)
         self.view_box.currentTextChanged.connect(self._on_mode)
         self.orbit_view.view_changed.connect(self._on_orbit)
         self.camera_view.painted.connect(self._on_painted)
+        self.camera_view.clicked.connect(self._on_camera_click)
+        self.people_list.itemSelectionChanged.connect(self._on_people_selected)
         self.record_button.toggled.connect(self._on_record_toggled)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.record_button.toggle)
         self.takes_list.customContextMenuRequested.connect(self._take_menu)
@@ -217,6 +240,11 @@ class MainWindow(QMainWindow):
             value = s.value(key)
             if value is not None and box.findText(str(value)) >= 0:
                 box.setCurrentText(str(value))
+        self._on_preset(self.smoothing_box.currentText())
+        for spin, key in ((self.noise_spin, "smoothing/rotation_noise_deg"),
+                          (self.follow_spin, "smoothing/rotation_accel_deg")):
+            if s.value(key) is not None:
+                spin.setValue(float(s.value(key)))
         model = s.value("model")
         if model is not None and self.model_box.findData(str(model)) >= 0:
             self.model_box.setCurrentIndex(self.model_box.findData(str(model)))
@@ -230,6 +258,8 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("view/mode", self.view_box.currentText())
         s.setValue("smoothing/preset", self.smoothing_box.currentText())
+        s.setValue("smoothing/rotation_noise_deg", self.noise_spin.value())
+        s.setValue("smoothing/rotation_accel_deg", self.follow_spin.value())
         s.setValue("model", self.model_box.currentData())
         view = self.orbit_view.view
         s.setValue("view/orbit", [view.azimuth_deg, view.elevation_deg, view.distance_m])
@@ -255,6 +285,8 @@ class MainWindow(QMainWindow):
             index = self.source_box.count() - 3
         self.source_box.setCurrentIndex(index)
         self._people_seen.clear()
+        self.people_list.clear()
+        self.record_track_ids: set[int] | None = None
         self._latencies.clear()
         self._body_latencies.clear()
         self.controller.open(source, self.current_options())
@@ -263,6 +295,32 @@ class MainWindow(QMainWindow):
         session = self.controller.session
         if session is not None:
             self.open_source(session.source)
+
+    def smoothing(self) -> SmoothingConfig:
+        """The online smoothing the controls describe: the preset, with the two live parameters."""
+        preset = PRESETS[self.smoothing_box.currentText()]
+        if not preset.enabled:
+            return preset
+        return dataclasses.replace(preset, rotation_noise_deg=self.noise_spin.value(),
+                                   rotation_accel_deg=self.follow_spin.value())
+
+    def _on_preset(self, name: str) -> None:
+        preset = PRESETS[name]
+        values = ((self.noise_spin, preset.rotation_noise_deg), (self.follow_spin, preset.rotation_accel_deg))
+        for spin, value in values:
+            spin.blockSignals(True)
+            spin.setValue(value)
+            spin.setEnabled(preset.enabled)
+            spin.blockSignals(False)
+        self._apply_smoothing()
+
+    def _on_smoothing_values(self, _value: float) -> None:
+        self._apply_smoothing()
+
+    def _apply_smoothing(self) -> None:
+        session = self.controller.session
+        if session is not None and session.running:
+            session.set_smoothing(self.smoothing())
 
     def _on_source_chosen(self, index: int) -> None:
         data = self.source_box.itemData(index)
@@ -279,6 +337,7 @@ class MainWindow(QMainWindow):
 
     def _on_started(self, info) -> None:
         self._live = bool(info.is_live)
+        self._apply_smoothing()
         model = self.model_box.currentText()
         self._backend = model
         self.statusBar().showMessage(f"{info.name}: {info.width}x{info.height} at {info.fps:.0f} fps", 5000)
@@ -331,17 +390,33 @@ class MainWindow(QMainWindow):
             if layer_timestamp_ns is not None:
                 self._body_latencies.append((painted_ns - layer_timestamp_ns) / 1e6)
 
+    def _on_camera_click(self, x: float, y: float) -> None:
+        session = self.controller.session
+        if session is not None and session.select_subject(x, y):
+            self.statusBar().showMessage(f"following the person at ({x:.0f}, {y:.0f})", 5000)
+
+    def _on_people_selected(self) -> None:
+        """The people a take records: those selected in the list, or everyone when none is."""
+        chosen = {item.data(Qt.ItemDataRole.UserRole) for item in self.people_list.selectedItems()}
+        self.record_track_ids = chosen or None
+        if self.controller.session is not None:
+            self.controller.session.recorder.track_ids = self.record_track_ids
+
     def _on_people(self, people) -> None:
         for person in people:
             self._people_seen[person.track_id] = self._people_seen.get(person.track_id, 0) + 1
-        if self.people_list.count() != len(self._people_seen) or self._people_seen:
-            self.people_list.clear()
-            for track_id, frames in sorted(self._people_seen.items()):
-                item = QListWidgetItem(f"#{track_id}   {frames} frames")
+        rows = {self.people_list.item(i).data(Qt.ItemDataRole.UserRole): self.people_list.item(i)
+                for i in range(self.people_list.count())}
+        for track_id, frames in sorted(self._people_seen.items()):
+            item = rows.get(track_id)
+            if item is None:  # a new person: a row in their colour (the selection of the others is kept)
+                item = QListWidgetItem()
+                item.setData(Qt.ItemDataRole.UserRole, track_id)
                 r, g, b = (255 * track_color(track_id)).astype(int)
                 item.setForeground(Qt.GlobalColor.white)
                 item.setBackground(QColor(int(r), int(g), int(b)))
                 self.people_list.addItem(item)
+            item.setText(f"#{track_id}   {frames} frames")
 
     def display_stats(self) -> DisplayStats:
         times = list(self._paint_times)
@@ -386,6 +461,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"Cannot record: {describe(exc)}")
             self._set_recording_ui(False)
             return False
+        session.recorder.track_ids = self.record_track_ids
         session.start_recording(writer, takes_api.end_recording)
         self._record_started = time.monotonic()
         self._set_recording_ui(True)
@@ -466,7 +542,7 @@ class MainWindow(QMainWindow):
         self.export_take(path)
 
     def export_take(self, path: Path) -> ExportDialog:
-        dialog = ExportDialog(path, self.config, self.settings, self)
+        dialog = ExportDialog(path, self.config, self.settings, self, smoothing=self.smoothing_box.currentText())
         dialog.finished_export.connect(self._on_export_done)
         self._exporting = dialog
         dialog.show()

@@ -20,7 +20,7 @@ from mocap_app.capture.replay import LiveReplaySource
 from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import CaptureError, MocapError
 from mocap_app.core.frames import Frame
-from mocap_app.smoothing import OnlineSmoother
+from mocap_app.smoothing import OnlineSmoother, SmoothingConfig
 
 from .journal import JournalWriter
 from .process import ProcessOptions, build_detection, build_estimators, close_all, smoothing_settings
@@ -97,6 +97,7 @@ class _Recorder:
         self._on_stop: Callable[[JournalWriter], None] = lambda writer: writer.close()
         self._on_error = on_error
         self.frames = 0
+        self.track_ids: set[int] | None = None  # people a take records (None: everyone)
 
     def start(self, writer: JournalWriter, on_stop: Callable[[JournalWriter], None] | None = None) -> None:
         with self._lock:
@@ -122,8 +123,10 @@ class _Recorder:
             writer = self._writer
             if writer is None:
                 return
+            people = result.raw_people if self.track_ids is None else [
+                p for p in result.raw_people if p.track_id in self.track_ids]
             try:
-                writer.append(result.raw_people)
+                writer.append(people)
                 self.frames += 1
             except MocapError as exc:
                 self._writer = None
@@ -227,6 +230,27 @@ class LiveSession:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def smoothing(self) -> SmoothingConfig | None:
+        """The online smoothing in use (None: off, or not started)."""
+        smoother = self._pipeline.smoother if self._pipeline is not None else None
+        return getattr(smoother, "config", None)
+
+    def set_smoothing(self, smoothing: SmoothingConfig) -> None:
+        """Use these online smoothing parameters from the next frame on (the smoother starts afresh: one frame
+        is not smoothed). Takes record raw estimates: this changes what is shown, not what a take holds."""
+        if self._pipeline is None or self.info is None:
+            return
+        self._pipeline.smoother = OnlineSmoother(smoothing, fps=self.info.fps) if smoothing.enabled else None
+
+    def select_subject(self, x: float, y: float) -> bool:
+        """Follow the person under image pixel (x, y) from the next frame (one-subject runs); False when the run
+        follows everyone (`--max-people` above 1) and there is no subject to choose."""
+        if self.detection is None or not hasattr(self.detection, "select_at"):
+            return False
+        self.detection.select_at(x, y)
+        return True
 
     # -- recording ----------------------------------------------------------------------------------
     def start_recording(self, writer: JournalWriter, on_stop: Callable[[JournalWriter], None] | None = None) -> None:

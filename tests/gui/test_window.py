@@ -19,6 +19,7 @@ from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import CaptureError
 from mocap_app.pipeline.live import SAMPLE_CLIP, LiveSource, sample_source
 from mocap_app.pipeline.process import ProcessOptions
+from mocap_app.smoothing import PRESETS
 from tests.export.conftest import read_with
 
 REPO = Path(__file__).resolve().parents[2]
@@ -215,3 +216,58 @@ def test_without_a_display_the_command_says_so_instead_of_aborting(tmp_path):
     assert result.returncode == 1, result.stderr[-2000:]
     lines = [line for line in result.stderr.splitlines() if line.startswith(("error:", "hint:"))]
     assert lines[0].startswith("error: There is no display") and "process" in lines[1]
+
+
+def test_live_controls_disk_full_and_the_next_start_after_a_crash(qtbot, tmp_path, no_leaked_threads):
+    """The smoothing controls act on the running view; a disk that fills up mid-take ends the take with its
+    frames kept and the view running; a take a crash left behind is offered at the next start."""
+    from mocap_app.core.errors import ExportError
+    from mocap_app.pipeline import takes as takes_api
+
+    app = Window(qtbot, tmp_path, sample_source())
+    try:
+        window = app.window
+        qtbot.waitUntil(lambda: any(app.drawn), timeout=180_000)
+        session = app.controller.session
+        window.smoothing_box.setCurrentText("strong")
+        window.noise_spin.setValue(9.0)
+        assert session.smoothing.rotation_noise_deg == 9.0
+        assert session.smoothing.rotation_accel_deg == PRESETS["strong"].rotation_accel_deg
+        window.smoothing_box.setCurrentText("off")
+        assert session.smoothing is None and not window.noise_spin.isEnabled()
+
+        assert window.start_recording()
+        writer = session.recorder._writer
+        written = {"n": 0}
+        append = writer.append
+
+        def filling_up(people):
+            if written["n"] >= 10:
+                raise ExportError(f"Writing {writer.path} failed: No space left on device.", "Free disk space.")
+            written["n"] += 1
+            append(people)
+
+        writer.append = filling_up
+        qtbot.waitUntil(lambda: window.message.isVisible(), timeout=30_000)
+        assert "No space left" in window.message.text() and not window.record_button.isChecked()
+        drawn = len(app.drawn)
+        qtbot.waitUntil(lambda: len(app.drawn) > drawn + 5, timeout=30_000)  # the view goes on
+        (take,) = takes_api.list_takes(tmp_path / "takes")
+        assert take.frames == 10 and not take.recording
+    finally:
+        app.close()
+
+    # A crash while recording: the journal and its marker stay, naming a process that no longer runs.
+    folder = tmp_path / "takes"
+    writer = takes_api.begin_recording(folder, "take", 30.0, {"input": "camera 0"})
+    writer.close()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    takes_api.marker_path(writer.path).write_text(f'{{"pid": {dead.pid}}}')
+    again = Window(qtbot, tmp_path, None)
+    try:
+        assert again.window.message.isVisible() and writer.path.stem in again.window.message.text()
+        assert not takes_api.marker_path(writer.path).exists()  # offered once
+        assert again.window.takes_list.count() == 2
+    finally:
+        again.close()
