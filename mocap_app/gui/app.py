@@ -47,6 +47,26 @@ def choose_start(config: AppConfig, cameras: list[tuple[str, LiveSource]], reque
     return sample_source(), NO_CAMERA_BANNER
 
 
+def _quit_on_signals(app, window) -> None:
+    """Ctrl-C and SIGTERM close the window the way its close button does (a take in progress is kept), instead
+    of an exception raised inside whatever Qt callback happens to run. Python handles signals only between
+    bytecodes, so a timer gives it a moment every 200 ms while Qt's loop waits."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def close(signum, frame) -> None:
+        logger.info("signal %d: closing the window", signum)
+        window.close()
+        app.quit()
+
+    signal.signal(signal.SIGINT, close)
+    signal.signal(signal.SIGTERM, close)
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+
+
 def run_window(config: AppConfig, options: ProcessOptions, source: LiveSource | None = None,
                settings_file: Path | None = None) -> int:
     """Open the main window and run until it is closed; returns Qt's exit code."""
@@ -71,6 +91,7 @@ def run_window(config: AppConfig, options: ProcessOptions, source: LiveSource | 
     try:
         window = MainWindow(config, controller, settings, sources, start, options, banner)
         window.show()
+        _quit_on_signals(app, window)
         return int(app.exec())
     finally:
         controller.close()

@@ -73,17 +73,19 @@ class ImageView(QWidget):
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(28, 28, 30))
-        if self._image is None:
-            painter.setPen(QColor(180, 180, 180))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
-            return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        target = self.target_rect()
-        painter.drawImage(target, self._image)
-        if self._layer is not None and self._layer.size() == self._image.size():
-            painter.drawImage(target, self._layer)
-        painter.end()
+        try:
+            painter.fillRect(self.rect(), QColor(28, 28, 30))
+            if self._image is None:
+                painter.setPen(QColor(180, 180, 180))
+                painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
+                return
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            target = self.target_rect()
+            painter.drawImage(target, self._image)
+            if self._layer is not None and self._layer.size() == self._image.size():
+                painter.drawImage(target, self._layer)
+        finally:
+            painter.end()
         if self._stamp is not None:
             stamp, self._stamp = self._stamp, None
             self.painted.emit(stamp, self._layer_stamp, time.perf_counter_ns())
