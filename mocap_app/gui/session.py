@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import MocapError
-from mocap_app.core.frames import Frame
+from mocap_app.core.frames import Detection, Frame
 from mocap_app.pipeline.live import LiveSession, LiveSource
 from mocap_app.pipeline.preview import PreviewFrame, PreviewRenderer
 from mocap_app.pipeline.process import ProcessOptions, drawn_skeleton
@@ -147,6 +147,18 @@ class SessionController(QObject):
             self._closing = True
             self._wake.notify()
         self._drawer.join()
+
+    def show_people(self, people: list, width: int, height: int, index: int = 0) -> None:
+        """Draw `people` (SmplxParams of a take being played back) over a plain background of the camera's size,
+        like a live result: the preview thread draws it, the window gets `video_ready` and `preview_ready`."""
+        background = np.full((height, width, 3), 48, np.uint8)
+        frame = Frame(np.ascontiguousarray(background), index, 0, source="playback")
+        if self._video.put(VideoFrame(background, 0, index)):
+            self.video_ready.emit()
+        persons = [Detection(np.asarray(p.box, np.float32), float(p.confidence), p.track_id) for p in people]
+        with self._wake:
+            self._latest = FrameResult(frame, persons, list(people), list(people))
+            self._wake.notify()
 
     def newest_video(self) -> VideoFrame | None:
         return self._video.take()  # type: ignore[return-value]

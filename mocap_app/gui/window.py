@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections import deque
 from pathlib import Path
@@ -33,12 +34,14 @@ from mocap_app.core.config import AppConfig, data_home
 from mocap_app.core.errors import MocapError
 from mocap_app.pipeline import takes as takes_api
 from mocap_app.pipeline.live import LiveSource
+from mocap_app.pipeline.playback import TakePlayback
 from mocap_app.pipeline.preview import VIEW_MODES, PreviewFrame
 from mocap_app.pipeline.process import ProcessOptions, available_models
 from mocap_app.render.geometry import track_color
 from mocap_app.smoothing import PRESETS, SmoothingConfig
 
 from .export_dialog import ExportDialog
+from .playback import PlaybackBar
 from .session import SessionController, blank_preview, describe
 from .widgets import ImageView, OrbitImageView
 
@@ -73,6 +76,7 @@ class MainWindow(QMainWindow):
     shown above the views (e.g. "no camera found: the sample clip plays as a live source")."""
 
     closed = Signal()
+    _take_loaded = Signal(object, object)  # (TakePlayback or None, error message or None)
 
     def __init__(self, config: AppConfig, controller: SessionController, settings: QSettings,
                  sources: list[tuple[str, LiveSource]], start: LiveSource | None, options: ProcessOptions,
@@ -92,6 +96,8 @@ class MainWindow(QMainWindow):
         self._backend = "MediaPipe holistic (CPU)"
         self._exporting: ExportDialog | None = None
         self.record_track_ids: set[int] | None = None  # people a take records (None: everyone)
+        self.playback: TakePlayback | None = None  # the take being played back
+        self._live_source: LiveSource | None = None  # what `back_to_live` reopens
 
         self._build(sources, banner)
         self._restore()
@@ -172,6 +178,16 @@ class MainWindow(QMainWindow):
         column.addWidget(self.banner)
         column.addWidget(self.message)
         column.addWidget(split, 1)
+        self.playback_bar = PlaybackBar()
+        self.live_button = QPushButton("Back to live")
+        playback_row = QWidget()
+        row = QHBoxLayout(playback_row)
+        row.setContentsMargins(4, 0, 4, 0)
+        row.addWidget(self.playback_bar, 1)
+        row.addWidget(self.live_button)
+        playback_row.setVisible(False)
+        self.playback_row = playback_row
+        column.addWidget(playback_row)
         self.setCentralWidget(central)
 
         self.people_list = QListWidget()
@@ -181,6 +197,7 @@ class MainWindow(QMainWindow):
         self.takes_list = QListWidget()
         self.takes_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.export_button = QPushButton("Export…")
+        self.play_button = QPushButton("Play")
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(QLabel("Tracked people"))
@@ -188,6 +205,7 @@ class MainWindow(QMainWindow):
         side_layout.addWidget(QLabel("Takes"))
         side_layout.addWidget(self.takes_list, 2)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.play_button)
         buttons.addWidget(self.export_button)
         side_layout.addLayout(buttons)
         dock = QDockWidget("Takes", self)
@@ -222,8 +240,12 @@ class MainWindow(QMainWindow):
         self.record_button.toggled.connect(self._on_record_toggled)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.record_button.toggle)
         self.takes_list.customContextMenuRequested.connect(self._take_menu)
-        self.takes_list.itemDoubleClicked.connect(lambda item: self.export_take(item.data(Qt.ItemDataRole.UserRole)))
+        self.takes_list.itemDoubleClicked.connect(lambda item: self.play_take(item.data(Qt.ItemDataRole.UserRole)))
         self.export_button.clicked.connect(self._export_selected)
+        self.play_button.clicked.connect(lambda: self.play_take(self.selected_take()))
+        self.playback_bar.frame_changed.connect(self._on_playback_frame)
+        self.live_button.clicked.connect(self.back_to_live)
+        self._take_loaded.connect(self._on_take_loaded)
         self._on_mode(self.view_box.currentText())
 
     # -- settings ------------------------------------------------------------------------------------
@@ -275,6 +297,10 @@ class MainWindow(QMainWindow):
 
     def open_source(self, source: LiveSource) -> None:
         self.stop_recording()
+        if self.playback is not None:
+            self.playback_bar.set_playback(None)
+            self.playback = None
+            self.playback_row.setVisible(False)
         self.show_message("")
         self.camera_view.set_image(blank_preview(), None)
         self.camera_view.set_layer(None)
@@ -512,6 +538,7 @@ class MainWindow(QMainWindow):
             return
         path: Path = item.data(Qt.ItemDataRole.UserRole)
         menu = QMenu(self)
+        menu.addAction("Play", lambda: self.play_take(path))
         menu.addAction("Export…", lambda: self.export_take(path))
         menu.addAction("Rename…", lambda: self._rename_take(path))
         menu.addAction("Delete", lambda: self._delete_take(path))
@@ -553,6 +580,55 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message, 10000)
         else:
             self.show_message(message)
+
+    # -- playback -----------------------------------------------------------------------------------------
+    def play_take(self, path: Path | None) -> None:
+        """Stop the live view and play `path` back with a timeline (loaded off the UI thread, smoothed as the
+        export dialog would with the window's preset)."""
+        if path is None:
+            self.show_message("No take to play yet: record one first (space bar).")
+            return
+        self.stop_recording()
+        self._live_source = self.controller.session.source if self.controller.session is not None else None
+        self.controller.stop()
+        self.show_message("")
+        self.statusBar().showMessage(f"loading {path.name} …")
+        preset = self.smoothing_box.currentText()
+
+        def load() -> None:
+            try:
+                self._take_loaded.emit(TakePlayback.load(path, self.config, smoothing=preset), None)
+            except Exception as exc:  # a damaged or empty take: say so, stay usable
+                self._take_loaded.emit(None, describe(exc))
+
+        threading.Thread(target=load, name="take load", daemon=True).start()
+
+    def _on_take_loaded(self, playback, error) -> None:
+        if playback is None:
+            self.show_message(f"Cannot play the take: {error}")
+            return
+        self.playback = playback
+        self.playback_row.setVisible(True)
+        self.playback_bar.set_playback(playback)
+        self.statusBar().showMessage(f"{playback.path.stem}: {playback.num_frames} frames, "
+                                     f"{playback.duration_s:.1f} s", 5000)
+
+    def _on_playback_frame(self, frame: int) -> None:
+        playback = self.playback
+        if playback is None:
+            return
+        people = playback.people_at(frame)
+        camera = people[0].camera if people else None
+        width, height = (camera.width, camera.height) if camera is not None else (640, 480)
+        self.controller.show_people(people, width, height, frame)
+
+    def back_to_live(self) -> None:
+        self.playback_bar.set_playback(None)
+        self.playback = None
+        self.playback_row.setVisible(False)
+        source = self._live_source
+        if source is not None:
+            self.open_source(source)
 
     def _offer_interrupted(self) -> None:
         interrupted = takes_api.interrupted_takes(self.takes_folder)

@@ -132,6 +132,20 @@ def test_the_window_shows_the_body_records_a_take_and_exports_it(qtbot, tmp_path
         shot = window.grab()
         assert shot.save(str(ARTIFACTS / "gui_window.png"))
         assert shot.width() > 800
+
+        # Play the take back: its bodies drawn frame by frame from the timeline, scrubbed to the end.
+        window.play_take(take)
+        qtbot.waitUntil(lambda: window.playback is not None, timeout=30_000)
+        assert window.playback_row.isVisible() and window.controller.session is None  # the live view stopped
+        last = window.playback.num_frames - 1
+        assert abs(last + 1 - frames) <= 1
+        window.playback_bar.slider.setValue(last)
+        qtbot.waitUntil(lambda: window.last_preview is not None and window.last_preview.frame_index == last,
+                        timeout=10_000)
+        assert window.last_preview.people == 1
+        window.back_to_live()
+        qtbot.waitUntil(lambda: window.controller.session is not None and window.controller.session.running,
+                        timeout=60_000)
     finally:
         app.close()
 
