@@ -176,3 +176,19 @@ def test_a_subject_leaving_the_frame_is_not_followed_by_prediction() -> None:
     follower.detect(_frame(0))
     follower.detect(_frame(1))
     assert follower.detect(_frame(2)) == []  # the predicted box lies mostly outside the frame: a gap
+
+
+def test_the_subject_first_seen_as_an_upper_body_is_still_matched_when_the_whole_body_is_boxed() -> None:
+    """A side view the detector boxed as the upper body (shirt) first, then as the whole person (shirt and
+    trousers): the same person, matched on the box's upper half — not a gap (eval conditions, yaw 90)."""
+    image = np.full((480, 640, 3), 90, np.uint8)
+    image[60:250, 280:400] = (200, 40, 40)  # shirt and head
+    image[250:430, 280:400] = (40, 60, 200)  # trousers
+    upper, whole = (280.0, 60.0, 400.0, 250.0), (280.0, 60.0, 400.0, 430.0)
+    frame = lambda t: Frame(np.ascontiguousarray(image[..., ::-1]), t, t * 33_333_333)  # noqa: E731
+    # A region larger than the frame: the region pass sees the whole frame, boxes in frame coordinates.
+    follower = SubjectFollower(ScriptedDetector([[upper], [whole]]), SubjectConfig(min_region_px=2000))
+    follower.detect(frame(0))
+    follower.detect(frame(1))  # predicted
+    (found,) = follower.detect(frame(2))
+    assert overlap(found.box, np.array(whole)) > 0.9
