@@ -31,17 +31,24 @@ def check_display() -> None:
 
 
 def camera_sources(config: AppConfig) -> list[tuple[str, LiveSource]]:
+    """The cameras found, for the source picker (by index: asking each for its resolution would open it)."""
     from mocap_app.capture import list_cameras
 
     return [(f"Camera {index}", LiveSource("camera", camera=index)) for index in list_cameras()]
 
 
-def choose_start(config: AppConfig, cameras: list[tuple[str, LiveSource]], requested: LiveSource | None,
-                 ) -> tuple[LiveSource, str]:
-    """The source the window opens on and the banner to show: the one asked for, else the first camera, else the
-    sample clip played live."""
+def choose_start(cameras: list[tuple[str, LiveSource]], requested: LiveSource | None,
+                 last: LiveSource | None = None) -> tuple[LiveSource, str]:
+    """The source the window opens on and the banner to show: the one asked for; else the last one used, while
+    it is still there (that camera found, that file present); else the first camera; else the sample clip
+    played live."""
     if requested is not None:
         return requested, ""
+    if last is not None:
+        if last.kind == "camera" and any(source == last for _, source in cameras):
+            return last, ""
+        if last.kind != "camera" and last.path is not None and last.path.exists():
+            return last, ""
     if cameras:
         return cameras[0][1], ""
     return sample_source(), NO_CAMERA_BANNER
@@ -76,16 +83,16 @@ def run_window(config: AppConfig, options: ProcessOptions, source: LiveSource | 
     from PySide6.QtWidgets import QApplication
 
     from .session import SessionController
-    from .window import MainWindow
+    from .window import MainWindow, source_from_setting
 
     app = QApplication.instance() or QApplication(["mocap"])
+    settings = (QSettings(str(settings_file), QSettings.Format.IniFormat) if settings_file is not None
+                else QSettings("mocap", "mocap"))
     cameras = camera_sources(config)
-    start, banner = choose_start(config, cameras, source)
+    start, banner = choose_start(cameras, source, source_from_setting(settings.value("source")))
     sources = [*cameras]
     if SAMPLE_CLIP.is_file():  # an installed copy may not have it
         sources.append(("Sample clip (live)", sample_source()))
-    settings = (QSettings(str(settings_file), QSettings.Format.IniFormat) if settings_file is not None
-                else QSettings("mocap", "mocap"))
     render = RenderThread(config.render.platform, *ORBIT_SIZE, config.render.msaa_samples).start()
     controller = SessionController(config, lambda: build_body(config, logger.info), render)
     try:
