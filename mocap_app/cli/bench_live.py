@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from mocap_app.core.crash import cpu_description
 
 from .context import current_config
 
@@ -40,7 +41,7 @@ def bench_live(
     console = Console()
     figures = run_live_bench(config, seconds, video, progress=lambda line: console.print(f"[dim]{line}[/]"))
     alone, app = figures["pipeline"], figures["app"]
-    table = Table(title=f"bench live: {seconds:.0f} s each, {platform.processor() or platform.machine()}")
+    table = Table(title=f"bench live: {seconds:.0f} s each, {cpu_description()}")
     for column in ("figure", "pipeline alone", "app (window)"):
         table.add_column(column)
     for key, label, fmt in ROWS:
@@ -52,4 +53,5 @@ def bench_live(
         out = {f"{side}_{key}": getattr(f, key) for side, f in (("pipeline", alone), ("app", app))
                for key, *_ in ROWS}
         out["estimate_ratio_app_to_pipeline"] = ratio
+        out["machine"] = cpu_description()
         json_path.write_text(json.dumps(out, indent=2))

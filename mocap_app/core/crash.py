@@ -40,7 +40,8 @@ def log_dir() -> Path:
     return state / "mocap" / "logs"
 
 
-def _cpu() -> str:
+def cpu_description() -> str:
+    """The CPU model, logical CPU count and the SIMD flags that change figures (for reports and benchmarks)."""
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -56,7 +57,7 @@ def environment_lines() -> list[str]:
     """`key: value` lines describing this machine and install (no secrets: only the variables listed above)."""
     lines = [f"python: {sys.version.split()[0]} ({sys.executable})",
              f"platform: {platform.platform()}",
-             f"cpu: {_cpu()}"]
+             f"cpu: {cpu_description()}"]
     for name in PACKAGES:
         try:
             lines.append(f"{name}: {importlib.metadata.version(name)}")
