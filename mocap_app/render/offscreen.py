@@ -89,6 +89,8 @@ class MeshRenderer:
         self._grid_mesh = pyrender.Mesh([grid], is_visible=False)
         self._grid_node = self._scene.add(self._grid_mesh)
         self._slots: list[_MeshSlot] = []
+        self._shown: tuple[int, ...] | None = None  # ids of the meshes in the buffers (see _set_meshes)
+        self._shown_meshes: tuple[BodyMesh, ...] = ()
         # The orbit view keeps its last target and floor when nobody is in view.
         self._orbit_target = np.array([0.0, 0.0, 3.0])
         self._floor_y = 0.9
@@ -108,7 +110,13 @@ class MeshRenderer:
         return _MeshSlot(self._scene.add(pyrender.Mesh([primitive])), primitive, mesh.faces)
 
     def _set_meshes(self, meshes: Sequence[BodyMesh]) -> None:
-        """Show exactly `meshes`: rewrite the vertex buffers of slots with the same faces, rebuild others."""
+        """Show exactly `meshes`: rewrite the vertex buffers of slots with the same faces, rebuild others. The
+        same meshes again (the camera layer and the 3-D view of one frame) are on the GPU already: BodyMesh
+        arrays are read-only, so the same objects hold the same vertices."""
+        shown = tuple(id(mesh) for mesh in meshes)
+        if shown == self._shown and all(slot.uploaded for slot in self._slots[:len(meshes)]):
+            return
+        self._shown, self._shown_meshes = shown, tuple(meshes)  # kept alive: ids stay theirs
         for i, mesh in enumerate(meshes):
             normals = vertex_normals(mesh.vertices, mesh.faces)
             slot = self._slots[i] if i < len(self._slots) else None
