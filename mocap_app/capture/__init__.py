@@ -3,8 +3,10 @@
 from .base import TIMINGS, FrameSource, SourceInfo, letterbox
 from .sources import (
     IMAGE_SUFFIXES,
+    CameraMode,
     CameraSource,
     ImageFolderSource,
+    find_cameras,
     list_cameras,
     open_camera,
     open_source,
@@ -15,6 +17,7 @@ from .video import VideoFileSource
 __all__ = [
     "IMAGE_SUFFIXES",
     "TIMINGS",
+    "CameraMode",
     "CameraSource",
     "CaptureStats",
     "CaptureThread",
@@ -22,6 +25,7 @@ __all__ = [
     "ImageFolderSource",
     "SourceInfo",
     "VideoFileSource",
+    "find_cameras",
     "letterbox",
     "list_cameras",
     "open_camera",

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2  # quiet: mocap_app/__init__.py sets OpenCV's log level before any import of cv2
@@ -170,8 +171,23 @@ class CameraSource:
         self._capture.release()
 
 
-def list_cameras(max_index: int = 10) -> list[int]:
-    """Indices of cameras that open. On Linux only /dev/video* nodes are tried (no slow probing)."""
+@dataclass(frozen=True)
+class CameraMode:
+    """A camera that opens: its index and the frame size it reports before the app asks for a mode (pixels; 0
+    when it does not say)."""
+
+    index: int
+    width: int
+    height: int
+
+    @property
+    def label(self) -> str:
+        return f"Camera {self.index} ({self.width}x{self.height})" if self.width else f"Camera {self.index}"
+
+
+def find_cameras(max_index: int = 10) -> list[CameraMode]:
+    """Cameras that open, with the frame size each reports. On Linux only /dev/video* nodes are tried (no slow
+    probing)."""
     if os.name == "posix" and Path("/dev").is_dir() and os.uname().sysname == "Linux":
         candidates = sorted(int(p.name.removeprefix("video")) for p in Path("/dev").glob("video[0-9]*"))
     else:
@@ -183,9 +199,15 @@ def list_cameras(max_index: int = 10) -> list[int]:
         except CaptureError:
             continue
         if capture.isOpened():
-            found.append(index)
+            found.append(CameraMode(index, int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
+                                    int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)))
         capture.release()
     return found
+
+
+def list_cameras(max_index: int = 10) -> list[int]:
+    """Indices of cameras that open (`find_cameras`)."""
+    return [camera.index for camera in find_cameras(max_index)]
 
 
 def open_camera(settings: CaptureConfig, index: int | None = None) -> CameraSource:

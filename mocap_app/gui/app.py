@@ -31,10 +31,10 @@ def check_display() -> None:
 
 
 def camera_sources(config: AppConfig) -> list[tuple[str, LiveSource]]:
-    """The cameras found, for the source picker (by index: asking each for its resolution would open it)."""
-    from mocap_app.capture import list_cameras
+    """The cameras found with the frame size each reports, for the source picker."""
+    from mocap_app.capture import find_cameras
 
-    return [(f"Camera {index}", LiveSource("camera", camera=index)) for index in list_cameras()]
+    return [(camera.label, LiveSource("camera", camera=camera.index)) for camera in find_cameras()]
 
 
 def choose_start(cameras: list[tuple[str, LiveSource]], requested: LiveSource | None,

@@ -145,3 +145,23 @@ def test_backend_or_precision_with_the_default_estimator_is_an_error() -> None:
 def test_settings_that_did_nothing_are_gone() -> None:
     with pytest.raises(ConfigError, match="unknown key 'paths.engines'"):
         load_config(None, ["paths.engines=/tmp"])
+
+
+def test_cameras_are_listed_with_the_frame_size_they_report(monkeypatch) -> None:
+    """The window's source picker: each camera that opens, with its size (a node that does not open is left out)."""
+
+    class Reporting(FakeCamera):
+        def __init__(self, index: int, api: int) -> None:
+            super().__init__(index, api)
+            self.props = {cv2.CAP_PROP_FRAME_WIDTH: 1280.0, cv2.CAP_PROP_FRAME_HEIGHT: 720.0} if index == 0 else {}
+
+        def isOpened(self) -> bool:
+            return self.index != 1
+
+    FakeCamera.block.set()
+    monkeypatch.setattr(sources.cv2, "VideoCapture", Reporting)
+    monkeypatch.setattr(sources.os, "name", "nt")  # no /dev scan: indices 0..max_index-1
+    cameras = sources.find_cameras(max_index=3)
+    assert [(c.index, c.width, c.height) for c in cameras] == [(0, 1280, 720), (2, 0, 0)]
+    assert [c.label for c in cameras] == ["Camera 0 (1280x720)", "Camera 2"]
+    assert sources.list_cameras(max_index=3) == [0, 2]
