@@ -193,6 +193,11 @@ def smoothing_settings(config: AppConfig, preset: str | None = None) -> Smoothin
     return smoothing_config(preset or config.smoothing.preset, **config.smoothing.params)
 
 
+def online_smoother(smoothing: SmoothingConfig, fps: float) -> OnlineSmoother | None:
+    """The pipeline's causal smoother for `smoothing`, or None when smoothing is off (no smoothing stage work)."""
+    return OnlineSmoother(smoothing, fps=fps) if smoothing.enabled else None
+
+
 def check_request(outputs: list[Path], options: ProcessOptions, config: AppConfig) -> None:
     """Everything that can be known before processing: model name, checkpoint, output formats and folders."""
     if options.model not in MODELS and not (options.model == SIZE_FROM_CHECKPOINT and options.checkpoint):
@@ -374,7 +379,7 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
         capture.source.close()
         raise
     smoothing = smoothing_settings(config, options.smoothing)
-    smoother = OnlineSmoother(smoothing, fps=source.info.fps) if smoothing.enabled else None
+    smoother = online_smoother(smoothing, source.info.fps)
     own_detection = detection is None
     detector, tracker = build_detection(options) if detection is None else detection
     for component in (detector, tracker):

@@ -19,10 +19,17 @@ from mocap_app.capture import CaptureThread
 from mocap_app.capture.replay import LiveReplaySource
 from mocap_app.core.config import AppConfig
 from mocap_app.core.memory import rss_bytes
-from mocap_app.smoothing import OnlineSmoother
 
 from .journal import JournalWriter
-from .process import ProcessOptions, build_body, build_detection, build_estimators, close_all, smoothing_settings
+from .process import (
+    ProcessOptions,
+    build_body,
+    build_detection,
+    build_estimators,
+    close_all,
+    online_smoother,
+    smoothing_settings,
+)
 from .runner import FrameResult, Pipeline, capture_queue_size
 from .sinks import JournalSink, OverlayVideoSink
 
@@ -85,7 +92,7 @@ def run_soak(video: Path, minutes: float, folder: Path, config: AppConfig, *, in
                                       source.info.height, body, config.render.platform,
                                       msaa_samples=config.render.msaa_samples))
     smoothing = smoothing_settings(config)
-    smoother = OnlineSmoother(smoothing, fps=source.info.fps) if smoothing.enabled else None
+    smoother = online_smoother(smoothing, source.info.fps)
     capture = CaptureThread(source, queue_size=capture_queue_size(True, config.capture.queue_size),
                             prepare=lambda frame: frame.rgb)
     pipeline = Pipeline(capture, estimators, detector=detection[0], tracker=detection[1], smoother=smoother,

@@ -16,9 +16,15 @@ import numpy as np
 from mocap_app.capture import CaptureThread, SourceInfo
 from mocap_app.core.config import AppConfig
 from mocap_app.core.params import SmplxParams
-from mocap_app.smoothing import OnlineSmoother
 
-from ..process import ProcessOptions, build_detection, build_estimators, close_all, smoothing_settings
+from ..process import (
+    ProcessOptions,
+    build_detection,
+    build_estimators,
+    close_all,
+    online_smoother,
+    smoothing_settings,
+)
 from ..runner import Pipeline, capture_queue_size
 
 
@@ -69,7 +75,7 @@ def run_frames(source, config: AppConfig, max_people: int = 1) -> list[FrameOutp
         capture = CaptureThread(source, queue_size=capture_queue_size(False, config.capture.queue_size),
                                 prepare=lambda frame: frame.rgb)
         smoothing = smoothing_settings(config)
-        smoother = OnlineSmoother(smoothing, fps=source.info.fps) if smoothing.enabled else None
+        smoother = online_smoother(smoothing, source.info.fps)
         pipeline = Pipeline(capture, estimators, detector=detection[0], tracker=detection[1], smoother=smoother,
                             queue_size=config.capture.queue_size, live=False)
         pipeline.run(lambda r: outputs.append(FrameOutput(r.frame.index, list(r.raw_people), list(r.people))))
