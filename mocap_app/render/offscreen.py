@@ -153,6 +153,19 @@ class MeshRenderer:
 
     # --- views --------------------------------------------------------------------------------
 
+    def _through_input_camera(self, meshes: Sequence[BodyMesh], camera: CameraIntrinsics,
+                              ) -> tuple[np.ndarray, np.ndarray]:
+        """The meshes seen through the input camera: (h, w, 3+) uint8 colour and (h, w) uint8 coverage."""
+        self._set_meshes(meshes)
+        self._grid_mesh.is_visible = False
+        cam = self._input_camera
+        cam.fx, cam.fy, cam.cx, cam.cy = camera.fx, camera.fy, camera.cx, camera.cy
+        color, depth = self._draw(self._input_camera_node, camera.width, camera.height, pyrender.RenderFlags.RGBA)
+        # EGL renders with 4x MSAA and returns alpha (smooth edges); OSMesa has no RGBA read-back in
+        # pyrender, so the mask comes from depth there.
+        coverage = color[:, :, 3] if color.shape[2] == 4 else (depth > 0).astype(np.uint8) * 255
+        return color, coverage
+
     def overlay(self, meshes: Sequence[BodyMesh], camera: CameraIntrinsics, background: np.ndarray | None = None,
                 opacity: float = 0.85) -> np.ndarray:
         """The meshes seen through the input camera, drawn over `background`.
@@ -165,14 +178,7 @@ class MeshRenderer:
         width, height = camera.width, camera.height
         if background is not None and background.shape != (height, width, 3):
             raise ValueError(f"background must be ({height}, {width}, 3) like the camera, got {background.shape}")
-        self._set_meshes(meshes)
-        self._grid_mesh.is_visible = False
-        cam = self._input_camera
-        cam.fx, cam.fy, cam.cx, cam.cy = camera.fx, camera.fy, camera.cx, camera.cy
-        color, depth = self._draw(self._input_camera_node, width, height, pyrender.RenderFlags.RGBA)
-        # EGL renders with 4x MSAA and returns alpha (smooth edges); OSMesa has no RGBA read-back in
-        # pyrender, so the mask comes from depth there.
-        coverage = color[:, :, 3] if color.shape[2] == 4 else (depth > 0).astype(np.uint8) * 255
+        color, coverage = self._through_input_camera(meshes, camera)
         out = np.zeros((height, width, 3), np.uint8) if background is None else background.copy()
         # Blend only inside the meshes' bounding box: most of the frame is untouched background.
         rows, cols = np.nonzero(coverage.any(axis=1))[0], np.nonzero(coverage.any(axis=0))[0]
@@ -186,12 +192,7 @@ class MeshRenderer:
     def layer(self, meshes: Sequence[BodyMesh], camera: CameraIntrinsics, opacity: float = 0.85) -> np.ndarray:
         """The meshes seen through the input camera on a transparent background: (h, w, 4) uint8 RGBA, alpha
         = coverage x `opacity` (straight, not premultiplied) — for a viewer that draws it over newer frames."""
-        self._set_meshes(meshes)
-        self._grid_mesh.is_visible = False
-        cam = self._input_camera
-        cam.fx, cam.fy, cam.cx, cam.cy = camera.fx, camera.fy, camera.cx, camera.cy
-        color, depth = self._draw(self._input_camera_node, camera.width, camera.height, pyrender.RenderFlags.RGBA)
-        coverage = color[:, :, 3] if color.shape[2] == 4 else (depth > 0).astype(np.uint8) * 255
+        color, coverage = self._through_input_camera(meshes, camera)
         out = np.empty((camera.height, camera.width, 4), np.uint8)
         out[:, :, :3] = color[:, :, :3]
         out[:, :, 3] = (coverage.astype(np.float32) * opacity + 0.5).astype(np.uint8)
