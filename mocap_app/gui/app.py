@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from mocap_app.core.config import AppConfig
@@ -54,6 +55,30 @@ def choose_start(cameras: list[tuple[str, LiveSource]], requested: LiveSource | 
     return sample_source(), NO_CAMERA_BANNER
 
 
+class LiveApp:
+    """The main window with the preview controller and the render thread behind it (run_window, bench live and
+    the tests build it the same way); `close` shuts the three down in order, leaving no thread behind."""
+
+    def __init__(self, config: AppConfig, settings, sources: list[tuple[str, LiveSource]], start: LiveSource | None,
+                 options: ProcessOptions, banner: str = "", progress: Callable[[str], None] = logger.info) -> None:
+        from .session import SessionController
+        from .window import MainWindow
+
+        self.render = RenderThread(config.render.platform, *ORBIT_SIZE, config.render.msaa_samples).start()
+        self.controller = SessionController(config, lambda: build_body(config, progress), self.render)
+        try:
+            self.window = MainWindow(config, self.controller, settings, sources, start, options, banner)
+        except BaseException:
+            self.controller.close()
+            self.render.close()
+            raise
+
+    def close(self) -> None:
+        self.window.close()
+        self.controller.close()
+        self.render.close()
+
+
 def _quit_on_signals(app, window) -> None:
     """Ctrl-C and SIGTERM close the window the way its close button does (a take in progress is kept), instead
     of an exception raised inside whatever Qt callback happens to run. Python handles signals only between
@@ -82,8 +107,7 @@ def run_window(config: AppConfig, options: ProcessOptions, source: LiveSource | 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from .session import SessionController
-    from .window import MainWindow, source_from_setting
+    from .window import source_from_setting
 
     app = QApplication.instance() or QApplication(["mocap"])
     settings = (QSettings(str(settings_file), QSettings.Format.IniFormat) if settings_file is not None
@@ -93,13 +117,10 @@ def run_window(config: AppConfig, options: ProcessOptions, source: LiveSource | 
     sources = [*cameras]
     if SAMPLE_CLIP.is_file():  # an installed copy may not have it
         sources.append(("Sample clip (live)", sample_source()))
-    render = RenderThread(config.render.platform, *ORBIT_SIZE, config.render.msaa_samples).start()
-    controller = SessionController(config, lambda: build_body(config, logger.info), render)
+    live = LiveApp(config, settings, sources, start, options, banner)
     try:
-        window = MainWindow(config, controller, settings, sources, start, options, banner)
-        window.show()
-        _quit_on_signals(app, window)
+        live.window.show()
+        _quit_on_signals(app, live.window)
         return int(app.exec())
     finally:
-        controller.close()
-        render.close()
+        live.close()

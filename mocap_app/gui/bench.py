@@ -15,7 +15,7 @@ import numpy as np
 
 from mocap_app.core.config import AppConfig
 from mocap_app.pipeline.live import LiveSession, LiveSource, sample_source
-from mocap_app.pipeline.process import ProcessOptions, build_body
+from mocap_app.pipeline.process import ProcessOptions
 from mocap_app.pipeline.runner import FrameResult
 
 WARMUP_S = 4.0  # models loaded, trackers locked on, the avatar built: not measured
@@ -46,26 +46,25 @@ def _median_p95(values: list[float]) -> tuple[float, float]:
 
 def run_pipeline_alone(config: AppConfig, source: LiveSource, options: ProcessOptions, seconds: float,
                        progress: Callable[[str], None] = lambda line: None) -> LiveFigures:
-    latencies: list[float] = []
+    latencies: list[float] = []  # of the measured seconds only
     measuring = threading.Event()
-    ended = threading.Event()
 
     def on_result(result: FrameResult) -> None:
         if measuring.is_set():
             latencies.append((time.perf_counter_ns() - result.frame.timestamp_ns) / 1e6)
 
-    session = LiveSession(config, source, options, on_result=on_result, on_end=lambda error: ended.set())
+    session = LiveSession(config, source, options, on_result=on_result, on_end=lambda error: None)
     progress("pipeline alone: starting")
     session.start()
     try:
         time.sleep(WARMUP_S)
         before = session.stats()
-        start_results, start_s = len(latencies), time.monotonic()
+        start_s = time.monotonic()
         measuring.set()
         time.sleep(seconds)
         span = time.monotonic() - start_s
         after = session.stats()
-        count = len(latencies) - start_results
+        count = len(latencies)
     finally:
         session.stop()
     median, p95 = _median_p95(latencies)
@@ -82,21 +81,16 @@ def run_app(config: AppConfig, source: LiveSource, options: ProcessOptions, seco
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from mocap_app.render.thread import RenderThread
-
-    from .app import ORBIT_SIZE
-    from .session import SessionController
-    from .window import MainWindow
+    from .app import LiveApp
 
     app = QApplication.instance() or QApplication(["mocap-bench"])
     painted: list[tuple[int, int, int | None]] = []  # (timestamp, painted, layer timestamp)
     with tempfile.TemporaryDirectory() as scratch:
         settings = QSettings(str(Path(scratch) / "bench.ini"), QSettings.Format.IniFormat)
         settings.setValue("takes_folder", str(Path(scratch) / "takes"))
-        render = RenderThread(config.render.platform, *ORBIT_SIZE, config.render.msaa_samples).start()
-        controller = SessionController(config, lambda: build_body(config, progress), render)
+        live = LiveApp(config, settings, [], None, options, progress=progress)
+        window, controller = live.window, live.controller
         try:
-            window = MainWindow(config, controller, settings, [], None, options)
             window.resize(1400, 640)
             window.show()
             progress("app: starting (the avatar loads first)")
@@ -119,10 +113,8 @@ def run_app(config: AppConfig, source: LiveSource, options: ProcessOptions, seco
             span = time.monotonic() - start_s
             after = session.stats()
             results = session.results - results_before
-            window.close()
         finally:
-            controller.close()
-            render.close()
+            live.close()
     measured = painted[first:]
     video = [(at - stamp) / 1e6 for stamp, at, _ in measured]
     body = [(at - layer) / 1e6 for _, at, layer in measured if layer is not None]

@@ -73,8 +73,11 @@ class ExportDialog(QDialog):
         form.addRow("Smoothing", self.smoothing_box)
         person = QComboBox()
         person.addItem("all")
-        info = next((t for t in takes_api.list_takes(self.take.parent) if t.path == self.take), None)
-        for track_id in sorted(info.tracks) if info is not None else []:
+        try:
+            tracks = takes_api.take_info(self.take).tracks
+        except FileNotFoundError:  # deleted meanwhile: the export says so
+            tracks = {}
+        for track_id in sorted(tracks):
             person.addItem(str(track_id))
         self.boxes["person"] = person
         form.addRow(LABELS["person"], person)

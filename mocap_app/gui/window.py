@@ -93,7 +93,6 @@ class MainWindow(QMainWindow):
         self._live = False
         self._record_started = 0.0
         self._people_seen: dict[int, int] = {}
-        self._backend = "MediaPipe holistic (CPU)"
         self._exporting: ExportDialog | None = None
         self.record_track_ids: set[int] | None = None  # people a take records (None: everyone)
         self.playback: TakePlayback | None = None  # the take being played back
@@ -297,10 +296,7 @@ class MainWindow(QMainWindow):
 
     def open_source(self, source: LiveSource) -> None:
         self.stop_recording()
-        if self.playback is not None:
-            self.playback_bar.set_playback(None)
-            self.playback = None
-            self.playback_row.setVisible(False)
+        self._leave_playback()
         self.show_message("")
         self.camera_view.set_image(blank_preview(), None)
         self.camera_view.set_layer(None)
@@ -312,7 +308,7 @@ class MainWindow(QMainWindow):
         self.source_box.setCurrentIndex(index)
         self._people_seen.clear()
         self.people_list.clear()
-        self.record_track_ids: set[int] | None = None
+        self.record_track_ids = None
         self._latencies.clear()
         self._body_latencies.clear()
         self.controller.open(source, self.current_options())
@@ -364,8 +360,6 @@ class MainWindow(QMainWindow):
     def _on_started(self, info) -> None:
         self._live = bool(info.is_live)
         self._apply_smoothing()
-        model = self.model_box.currentText()
-        self._backend = model
         self.statusBar().showMessage(f"{info.name}: {info.width}x{info.height} at {info.fps:.0f} fps", 5000)
 
     def _on_failed(self, message: str) -> None:
@@ -460,7 +454,7 @@ class MainWindow(QMainWindow):
         if shown.latency_median_ms == shown.latency_median_ms:  # not NaN: a live source
             parts.append(f"latency {shown.latency_median_ms:4.0f} ms (p95 {shown.latency_p95_ms:4.0f}), "
                          f"body {shown.body_latency_median_ms:4.0f} ms")
-        parts.append(self._backend)
+        parts.append(self.model_box.currentText())
         self.status_label.setText("   ·   ".join(parts))
 
     # -- recording --------------------------------------------------------------------------------------
@@ -495,16 +489,17 @@ class MainWindow(QMainWindow):
 
     def stop_recording(self) -> Path | None:
         session = self.controller.session
-        path = session.stop_recording() if session is not None else None
+        writer = session.stop_recording() if session is not None else None
         self._set_recording_ui(False)
-        if path is not None and takes_api.take_info(path).records == 0:
-            takes_api.delete_take(path)  # nobody was seen while recording: no take to keep
+        if writer is None:
+            return None
+        if writer.records == 0:
+            takes_api.delete_take(writer.path)  # nobody was seen while recording: no take to keep
             self.statusBar().showMessage("nothing recorded: nobody was seen", 5000)
             return None
-        if path is not None:
-            self.refresh_takes()
-            self.statusBar().showMessage(f"take saved: {path.name}", 5000)
-        return path
+        self.refresh_takes()
+        self.statusBar().showMessage(f"take saved: {writer.path.name}", 5000)
+        return writer.path
 
     def _set_recording_ui(self, on: bool) -> None:
         self.record_button.blockSignals(True)
@@ -622,13 +617,15 @@ class MainWindow(QMainWindow):
         width, height = (camera.width, camera.height) if camera is not None else (640, 480)
         self.controller.show_people(people, width, height, frame)
 
-    def back_to_live(self) -> None:
+    def _leave_playback(self) -> None:
         self.playback_bar.set_playback(None)
         self.playback = None
         self.playback_row.setVisible(False)
-        source = self._live_source
-        if source is not None:
-            self.open_source(source)
+
+    def back_to_live(self) -> None:
+        self._leave_playback()
+        if self._live_source is not None:
+            self.open_source(self._live_source)
 
     def _offer_interrupted(self) -> None:
         interrupted = takes_api.interrupted_takes(self.takes_folder)

@@ -20,11 +20,18 @@ from mocap_app.capture.replay import LiveReplaySource
 from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import CaptureError, MocapError
 from mocap_app.core.frames import Frame
-from mocap_app.smoothing import OnlineSmoother, SmoothingConfig
+from mocap_app.smoothing import SmoothingConfig
 
 from .journal import JournalWriter
-from .process import ProcessOptions, build_detection, build_estimators, close_all, smoothing_settings
-from .runner import FrameResult, Pipeline
+from .process import (
+    ProcessOptions,
+    build_detection,
+    build_estimators,
+    close_all,
+    online_smoother,
+    smoothing_settings,
+)
+from .runner import FrameResult, Pipeline, capture_queue_size
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +101,7 @@ class _Recorder:
     def __init__(self, on_error: Callable[[MocapError], None]) -> None:
         self._lock = threading.Lock()
         self._writer: JournalWriter | None = None
-        self._on_stop: Callable[[JournalWriter], None] = lambda writer: writer.close()
+        self._on_stop: Callable[[JournalWriter], None] = JournalWriter.close
         self._on_error = on_error
         self.frames = 0
         self.track_ids: set[int] | None = None  # people a take records (None: everyone)
@@ -104,15 +111,15 @@ class _Recorder:
             if self._writer is not None:
                 raise RuntimeError("a take is already being recorded")
             self._writer, self.frames = writer, 0
-            self._on_stop = on_stop or (lambda w: w.close())
+            self._on_stop = on_stop or JournalWriter.close
 
-    def stop(self) -> Path | None:
+    def stop(self) -> JournalWriter | None:
+        """End the take (its writer closed by `on_stop`): the writer, for its path and record count."""
         with self._lock:
             writer, self._writer = self._writer, None
-        if writer is None:
-            return None
-        self._on_stop(writer)
-        return writer.path
+        if writer is not None:
+            self._on_stop(writer)
+        return writer
 
     @property
     def recording(self) -> bool:
@@ -164,7 +171,6 @@ class LiveSession:
         self._components: list = []
         self._times: list[tuple[float, int, int]] = []  # (monotonic s, captured, results) samples for the rates
         self._results = 0
-        self._estimator_s = 0.0
         self.info = None  # SourceInfo once started
         self.detection = None
 
@@ -188,11 +194,12 @@ class LiveSession:
             if tap is not None:
                 tap(frame)
 
-        capture = CaptureThread(frame_source, queue_size=1 if frame_source.info.is_live else 4, prepare=prepare)
-        smoothing = smoothing_settings(self.config, self.options.smoothing)
-        smoother = OnlineSmoother(smoothing, fps=frame_source.info.fps) if smoothing.enabled else None
+        queue_size = self.config.capture.queue_size
+        capture = CaptureThread(frame_source, queue_size=capture_queue_size(frame_source.info.is_live, queue_size),
+                                prepare=prepare)
+        smoother = online_smoother(smoothing_settings(self.config, self.options.smoothing), frame_source.info.fps)
         self._pipeline = Pipeline(capture, estimators, detector=detector, tracker=tracker, smoother=smoother,
-                                  sinks=[self.recorder], queue_size=4)
+                                  sinks=[self.recorder], queue_size=queue_size)
         self._thread = threading.Thread(target=self._run, name="live pipeline", daemon=True)
         self._thread.start()
 
@@ -242,7 +249,7 @@ class LiveSession:
         is not smoothed). Takes record raw estimates: this changes what is shown, not what a take holds."""
         if self._pipeline is None or self.info is None:
             return
-        self._pipeline.smoother = OnlineSmoother(smoothing, fps=self.info.fps) if smoothing.enabled else None
+        self._pipeline.smoother = online_smoother(smoothing, self.info.fps)
 
     def select_subject(self, x: float, y: float) -> bool:
         """Follow the person under image pixel (x, y) from the next frame (one-subject runs); False when the run
@@ -256,7 +263,8 @@ class LiveSession:
     def start_recording(self, writer: JournalWriter, on_stop: Callable[[JournalWriter], None] | None = None) -> None:
         self.recorder.start(writer, on_stop)
 
-    def stop_recording(self) -> Path | None:
+    def stop_recording(self) -> JournalWriter | None:
+        """End the take in progress: its closed writer (`path`, `records`), or None when none was recorded."""
         return self.recorder.stop()
 
     # -- figures --------------------------------------------------------------------------------------
