@@ -35,7 +35,7 @@ import numpy as np
 from mocap_app.core.errors import ConfigError
 from mocap_app.core.frames import Detection, Frame
 
-from .boxes import iou_matrix, to_cxcywh, to_xyxy
+from .boxes import clip_box, iou_matrix, to_cxcywh, to_xyxy
 from .tracker import IouTracker
 
 logger = logging.getLogger(__name__)
@@ -137,10 +137,10 @@ MIN_INSIDE_SHARE = 0.75  # a predicted box mostly outside the frame is a subject
 
 def _inside_share(box: np.ndarray, width: int, height: int) -> float:
     """Share of `box`'s area (xyxy) inside a width x height image."""
-    area = max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-6)
-    inside_w = max(min(box[2], width) - max(box[0], 0.0), 0.0)
-    inside_h = max(min(box[3], height) - max(box[1], 0.0), 0.0)
-    return inside_w * inside_h / area
+    def area(b: np.ndarray) -> float:
+        return float((b[2] - b[0]) * (b[3] - b[1]))
+
+    return area(clip_box(box, width, height)) / max(area(box), 1e-6)
 
 
 def centrality_key(box: np.ndarray, width: int, height: int) -> float:
@@ -239,18 +239,21 @@ class SubjectFollower:
             return None, False
         region = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         offset = np.array([x0, y0, x0, y0], np.float32)
-        for attempt in range(2):
-            found = [dataclasses.replace(d, box=d.box + offset) for d in self._single_pass(region)]
-            match = self._best_match(rgb, found, predicted, subject)
-            if match is not None:
-                alone = len(found) == 1 and attempt == 0 and match[1] <= self.config.update_distance
-                return self._update(rgb, subject, match[0], frame_index, update_look=alone), True
-            if not found or attempt:
-                return None, bool(found) or attempt > 0
-            region = region.copy()  # someone else in front: hide them, look again
-            for d in found:
-                bx0, by0, bx1, by1 = np.round(d.box - offset).astype(int)
-                region[max(by0, 0):by1, max(bx0, 0):bx1] = 0
+        found = [dataclasses.replace(d, box=d.box + offset) for d in self._single_pass(region)]
+        match = self._best_match(rgb, found, predicted, subject)
+        if match is not None:
+            alone = len(found) == 1 and match[1] <= self.config.update_distance
+            return self._update(rgb, subject, match[0], frame_index, update_look=alone), True
+        if not found:
+            return None, False
+        hidden = region.copy()  # someone else in front: hide them, look again
+        for d in found:
+            bx0, by0, bx1, by1 = np.round(d.box - offset).astype(int)
+            hidden[max(by0, 0):by1, max(bx0, 0):bx1] = 0
+        found = [dataclasses.replace(d, box=d.box + offset) for d in self._single_pass(hidden)]
+        match = self._best_match(rgb, found, predicted, subject)
+        if match is not None:
+            return self._update(rgb, subject, match[0], frame_index, update_look=False), True
         return None, True
 
     def _single_pass(self, rgb: np.ndarray) -> list[Detection]:
