@@ -21,6 +21,7 @@ from mocap_app.pipeline.live import SAMPLE_CLIP, LiveSource, sample_source
 from mocap_app.pipeline.process import ProcessOptions
 from mocap_app.smoothing import PRESETS
 from tests.export.conftest import read_with
+from tests.pipeline.takes_data import dead_pid
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -48,29 +49,22 @@ class Window:
     def __init__(self, qtbot, tmp_path: Path, start: LiveSource | None) -> None:
         from PySide6.QtCore import QSettings
 
-        from mocap_app.gui.app import ORBIT_SIZE
-        from mocap_app.gui.session import SessionController
-        from mocap_app.gui.window import MainWindow
-        from mocap_app.pipeline.process import build_body
-        from mocap_app.render.thread import RenderThread
+        from mocap_app.gui.app import LiveApp
 
         self.config = AppConfig()
         self.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
         self.settings.setValue("takes_folder", str(tmp_path / "takes"))
-        self.render = RenderThread(self.config.render.platform, *ORBIT_SIZE).start()
-        self.controller = SessionController(self.config, lambda: build_body(self.config, print), self.render)
+        self.live = LiveApp(self.config, self.settings, [("Sample clip (live)", sample_source())], start,
+                            ProcessOptions(), banner="No camera was found: the sample clip plays as a live source.",
+                            progress=print)
+        self.window, self.controller = self.live.window, self.live.controller
         self.drawn: list = []  # people of each preview drawn
         self.controller.people.connect(self.drawn.append)
-        self.window = MainWindow(self.config, self.controller, self.settings,
-                                 [("Sample clip (live)", sample_source())], start, ProcessOptions(),
-                                 banner="No camera was found: the sample clip plays as a live source.")
         qtbot.addWidget(self.window)
         self.window.show()
 
     def close(self) -> None:
-        self.window.close()
-        self.controller.close()
-        self.render.close()
+        self.live.close()
 
 
 def bluish_share(image: np.ndarray, box: np.ndarray | None = None) -> float:
@@ -275,9 +269,7 @@ def test_live_controls_disk_full_and_the_next_start_after_a_crash(qtbot, tmp_pat
     folder = tmp_path / "takes"
     writer = takes_api.begin_recording(folder, "take", 30.0, {"input": "camera 0"})
     writer.close()
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    takes_api.marker_path(writer.path).write_text(f'{{"pid": {dead.pid}}}')
+    takes_api.marker_path(writer.path).write_text(f'{{"pid": {dead_pid()}}}')
     again = Window(qtbot, tmp_path, None)
     try:
         assert again.window.message.isVisible() and writer.path.stem in again.window.message.text()

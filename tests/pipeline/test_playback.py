@@ -8,28 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mocap_app.core import CameraIntrinsics, SmplxParams
 from mocap_app.core.config import AppConfig, PathsConfig
 from mocap_app.core.errors import ClipFormatError
 from mocap_app.export import ExportOptions
 from mocap_app.pipeline.journal import JournalWriter
 from mocap_app.pipeline.playback import TakePlayback
 from mocap_app.pipeline.takes import export_take, take_info
+from tests.pipeline.takes_data import FPS, STEP_NS, person
 
-FPS = 25.0
-STEP_NS = 40_000_000  # 1 / FPS
 # Person 1: frames 0-29 but for a long gap (10-19: 0.44 s between recorded frames 9 and 20, held by the export)
 # and one missed frame (25: bridged). Person 2: frames 5-34. The take: frames 0-34.
 PERSON_1 = [f for f in range(30) if not 10 <= f <= 19 and f != 25]
 PERSON_2 = list(range(5, 35))
-
-
-def person(frame_index: int, track_id: int, timestamp_ns: int | None = None) -> SmplxParams:
-    rng = np.random.default_rng(1000 * track_id + frame_index)
-    return SmplxParams.neutral(CameraIntrinsics.from_fov(640, 480), body_pose=rng.normal(0, 0.3, size=(21, 3)),
-                               transl=np.array([0.0, 0.0, 3.0]) + rng.normal(0, 0.05, size=3), track_id=track_id,
-                               frame_index=frame_index, confidence=0.9,
-                               timestamp_ns=frame_index * STEP_NS if timestamp_ns is None else timestamp_ns)
 
 
 def record(path: Path, stamp=lambda frame: frame * STEP_NS, source: dict | None = None) -> Path:

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mocap_app.core import CameraIntrinsics, SmplxParams
 from mocap_app.core.config import AppConfig, PathsConfig
 from mocap_app.core.errors import ConfigError, RunInterrupted
 from mocap_app.export import ExportOptions, load_exported_npz
@@ -30,18 +29,9 @@ from mocap_app.pipeline.takes import (
     rename_take,
 )
 from tests.export.conftest import read_with
+from tests.pipeline.takes_data import FPS, dead_pid, person
 
-FPS = 25.0
-STEP_NS = 40_000_000  # 1 / FPS
 RECORD = RECORD_DTYPE.itemsize + 4  # a record and its CRC32
-
-
-def person(frame_index: int, track_id: int, timestamp_ns: int | None = None) -> SmplxParams:
-    rng = np.random.default_rng(1000 * track_id + frame_index)
-    return SmplxParams.neutral(CameraIntrinsics.from_fov(640, 480), body_pose=rng.normal(0, 0.3, size=(21, 3)),
-                               transl=np.array([0.0, 0.0, 3.0]) + rng.normal(0, 0.05, size=3), track_id=track_id,
-                               frame_index=frame_index, confidence=0.9,
-                               timestamp_ns=frame_index * STEP_NS if timestamp_ns is None else timestamp_ns)
 
 
 def two_people(path: Path, frames: int = 30) -> Path:
@@ -50,12 +40,6 @@ def two_people(path: Path, frames: int = 30) -> Path:
         for f in range(frames):
             journal.append([person(f, 1)] + ([person(f, 2)] if f % 3 else []))
     return path
-
-
-def dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()  # reaped: the id names no process now
-    return child.pid
 
 
 def set_ages_against_folder_order(folder: Path) -> None:
