@@ -1,0 +1,282 @@
+"""The VMC protocol sender: a pipeline sink that streams the chosen person to a VMC receiver, one OSC bundle per
+frame over UDP.
+
+Each frame's bundle (VMC Marionette spec, protocol.vmc.info):
+  /VMC/Ext/OK        ,iiii      loaded 1, calibration state 3 (calibrated), calibration mode 0 (normal),
+                                tracking 1 (0 while the person is not seen: no pose follows, the avatar holds)
+  /VMC/Ext/T         ,f         seconds since the stream's first frame, on the frames' own clock
+  /VMC/Ext/Root/Pos  ,sfffffff  "root", position, quaternion (x, y, z, w)
+  /VMC/Ext/Bone/Pos  ,sfffffff  per HumanBodyBones bone: name, local position, local quaternion
+  /VMC/Ext/Blend/Val ,sf        per face preset: name, weight in [0, 1]
+  /VMC/Ext/Blend/Apply ,        the values above take effect together
+Poses come from `stream.unity`, face weights from `stream.face`. python-osc builds the messages and bundles.
+
+The pipeline is never held up by the network: `consume` converts nothing and only hands the record to the
+sender thread through a drop-oldest slot; the socket is non-blocking. The socket is connected, so a receiver
+that is not running shows up as ConnectionRefusedError (ICMP port unreachable, on Linux and Windows): reported
+once in the log and in `status()`, while the frames keep going out for a receiver that starts later.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from mocap_app.body.rest_skeleton import REST_JOINTS
+from mocap_app.core.channel import Channel
+from mocap_app.core.errors import ConfigError
+from mocap_app.core.frames import Frame
+from mocap_app.core.params import SmplxParams
+
+from .address import ADDRESS_HINT, StreamConfig
+from .face import blend_values
+from .unity import UnityPose, unity_pose
+
+logger = logging.getLogger(__name__)
+
+CALIBRATED = 3  # VMC calibration state "Calibrated"
+SEND_QUEUE_SIZE = 2  # frames waiting for the sender thread; more is latency, not smoothness
+NO_RECEIVER_S = 2.0  # a refusal this recent means nobody is listening now
+LATENCY_SAMPLES = 2048
+
+
+class StreamFrame(Protocol):
+    """What the sink reads of a pipeline result (`pipeline.runner.FrameResult`): the frame and its people."""
+
+    @property
+    def frame(self) -> Frame: ...
+
+    @property
+    def people(self) -> list[SmplxParams]: ...
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    """A stream's state for a status bar or a benchmark.
+
+    address: "vmc://HOST:PORT" ("" when off). state: "off", "streaming" or "no receiver" (a refusal in the last
+    `NO_RECEIVER_S` seconds). frames_sent: bundles handed to the network; frames_dropped: frames the sender had
+    no time for (newer ones replaced them) or the socket buffer refused; frames_skipped: frames above max_fps.
+    latency_ms_median, latency_ms_p95: from a frame reaching the stream to its bundle leaving the socket (the
+    conversion, encoding and send: what streaming adds), over the last `LATENCY_SAMPLES` frames.
+    problem: the first send failure in words ("" when none).
+    """
+
+    address: str = ""
+    state: str = "off"
+    frames_sent: int = 0
+    frames_dropped: int = 0
+    frames_skipped: int = 0
+    latency_ms_median: float = 0.0
+    latency_ms_p95: float = 0.0
+    problem: str = ""
+
+    @property
+    def summary(self) -> str:
+        """One line for a status bar or a summary table."""
+        if not self.address:
+            return "not streaming"
+        problem = f"; {self.problem}" if self.problem else ""
+        state = "" if self.state == "off" else f" ({self.state})"
+        return (f"{self.address}{state}: {self.frames_sent} frames sent, {self.frames_dropped} dropped, "
+                f"{self.latency_ms_median:.1f} ms each{problem}")
+
+
+def _message(address: str, *args: tuple[str, object]) -> OscMessage:
+    builder = OscMessageBuilder(address)
+    for arg_type, value in args:
+        builder.add_arg(value, arg_type)
+    return builder.build()
+
+
+def _transform(address: str, name: str, position: np.ndarray, rotation: np.ndarray) -> OscMessage:
+    return _message(address, ("s", name), *(("f", float(v)) for v in (*position, *rotation)))
+
+
+def frame_bundle(time_s: float, pose: UnityPose | None, blends: dict[str, float]) -> bytes:
+    """One frame's datagram (see the module doc); pose None: the person is not seen (status and time only)."""
+    bundle = OscBundleBuilder(IMMEDIATELY)
+    bundle.add_content(_message("/VMC/Ext/OK", ("i", 1), ("i", CALIBRATED), ("i", 0), ("i", int(pose is not None))))
+    bundle.add_content(_message("/VMC/Ext/T", ("f", time_s)))
+    if pose is not None:
+        bundle.add_content(_transform("/VMC/Ext/Root/Pos", "root", pose.root_position, pose.root_rotation))
+        for name, position, rotation in zip(pose.bones, pose.local_positions, pose.local_rotations, strict=True):
+            bundle.add_content(_transform("/VMC/Ext/Bone/Pos", name, position, rotation))
+        for name, value in blends.items():
+            bundle.add_content(_message("/VMC/Ext/Blend/Val", ("s", name), ("f", value)))
+        bundle.add_content(_message("/VMC/Ext/Blend/Apply"))
+    return bundle.build().dgram
+
+
+def _connect(config: StreamConfig) -> socket.socket:
+    """A non-blocking UDP socket connected to the receiver (connected: refusals are reported back)."""
+    family, kind, protocol, _, address = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_DGRAM)[0]
+    sock = socket.socket(family, kind, protocol)
+    try:
+        sock.connect(address)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"Cannot stream to {config.address}: {exc.strerror or exc}.",
+                          f"Check that this machine reaches {config.host}. {ADDRESS_HINT}") from None
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass(frozen=True)
+class _Item:
+    person: SmplxParams | None
+    time_s: float
+    queued_ns: int
+
+
+class _Sender:
+    """One stream's socket and thread; `offer` runs on the pipeline's sink thread, the rest on the sender's."""
+
+    def __init__(self, config: StreamConfig, rest_joints: np.ndarray) -> None:
+        self.config, self.rest_joints = config, rest_joints
+        self._socket = _connect(config)
+        self._slot: Channel[_Item] = Channel(SEND_QUEUE_SIZE, drop_oldest=True)
+        self._latencies_ns: collections.deque[int] = collections.deque(maxlen=LATENCY_SAMPLES)
+        self._first_frame_ns: int | None = None
+        self._first_wall_ns = 0
+        self._next_due_ns = 0
+        self._origin: np.ndarray | None = None
+        self._refused_at = -float("inf")
+        self.sent = self.failed = self.skipped = 0
+        self.problem = ""
+        self._thread = threading.Thread(target=self._run, name="vmc stream", daemon=True)
+        self._thread.start()
+
+    # -- sink thread ---------------------------------------------------------------------------------
+    def offer(self, result: StreamFrame) -> None:
+        stamp = result.frame.timestamp_ns
+        if self._first_frame_ns is None:
+            self._first_frame_ns, self._first_wall_ns = stamp, time.perf_counter_ns()
+        elapsed = stamp - self._first_frame_ns
+        if self.config.max_fps is not None:
+            period = round(1e9 / self.config.max_fps)
+            if elapsed < self._next_due_ns - period // 4:  # a quarter period early still counts: clock jitter
+                self.skipped += 1
+                return
+            # Keep the average rate at the cap; after a gap start counting afresh rather than burst.
+            self._next_due_ns = max(self._next_due_ns + period, elapsed - period)
+        if self.config.realtime:
+            wait_ns = self._first_wall_ns + elapsed - time.perf_counter_ns()
+            if wait_ns > 0:
+                time.sleep(wait_ns / 1e9)  # paces the pipeline itself: a file streamed at its own speed
+        wanted = self.config.track_id
+        person = next((p for p in result.people if wanted is None or p.track_id == wanted), None)
+        self._slot.put(_Item(person, elapsed / 1e9, time.perf_counter_ns()))
+
+    def finish(self, wait: bool) -> None:
+        """End the stream: after the frames queued so far (wait) or now."""
+        self._slot.close() if wait else self._slot.cancel()
+        self._thread.join(2.0)
+        self._socket.close()
+
+    # -- sender thread -------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while (item := self._slot.get()) is not None:
+            pose = None
+            if item.person is not None:
+                pose = unity_pose(item.person, self.rest_joints, self._origin)
+                if self._origin is None:
+                    self._origin = pose.pelvis_world
+            blends = blend_values(item.person) if item.person is not None else {}
+            self._send(frame_bundle(item.time_s, pose, blends), item.queued_ns)
+
+    def _send(self, datagram: bytes, queued_ns: int) -> None:
+        try:
+            self._socket.send(datagram)
+        except ConnectionRefusedError:
+            # The datagram before this one was refused; this one is not sent. Nobody listens (yet).
+            self._refused_at = time.monotonic()
+            self.failed += 1
+            self._report(f"nothing is listening at {self.config.address}; frames keep going out for a receiver "
+                         "that starts later")
+            return
+        except BlockingIOError:
+            self.failed += 1  # the socket buffer is full: this frame is dropped, the next one is newer anyway
+            return
+        except OSError as exc:
+            self.failed += 1
+            self._report(f"sending to {self.config.address} failed: {exc.strerror or exc}")
+            return
+        self.sent += 1
+        self._latencies_ns.append(time.perf_counter_ns() - queued_ns)
+
+    def _report(self, problem: str) -> None:
+        if not self.problem:  # once per stream, not once per frame
+            self.problem = problem
+            logger.warning("VMC stream: %s", problem)
+
+    def status(self) -> StreamStatus:
+        latencies = np.array(self._latencies_ns, dtype=np.float64) / 1e6
+        median, p95 = (np.percentile(latencies, [50, 95]) if latencies.size else (0.0, 0.0))
+        refused = time.monotonic() - self._refused_at < NO_RECEIVER_S
+        return StreamStatus(self.config.address, "no receiver" if refused else "streaming", self.sent,
+                            self.failed + self._slot.dropped, self.skipped, float(median), float(p95), self.problem)
+
+
+class VmcStream:
+    """A pipeline sink (`consume`/`close`/`abort`) streaming one person over VMC. `start(config)` and `stop()`
+    switch it while the pipeline runs (the GUI's toggle); while off, `consume` costs nothing.
+
+    rest_joints: (55, 3) metres, model axes: the skeleton the estimates were fitted on (for bone offsets and the
+    pelvis' height over the feet)."""
+
+    def __init__(self, rest_joints: np.ndarray = REST_JOINTS, config: StreamConfig | None = None) -> None:
+        self.rest_joints = np.asarray(rest_joints, dtype=np.float64)
+        self._lock = threading.Lock()
+        self._sender: _Sender | None = None
+        self._ended = StreamStatus()  # the last stream's figures once it stopped
+        if config is not None:
+            self.start(config)
+
+    def start(self, config: StreamConfig) -> None:
+        """Stream to `config`'s receiver from the next frame on (replacing a running stream); ConfigError when
+        the address cannot be reached from here."""
+        sender = _Sender(config, self.rest_joints)
+        with self._lock:
+            previous, self._sender = self._sender, sender
+        if previous is not None:
+            previous.finish(wait=False)
+
+    def stop(self, wait: bool = False) -> None:
+        """Stop streaming (wait: after the frames already handed over)."""
+        with self._lock:
+            sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.finish(wait)
+            self._ended = dataclasses.replace(sender.status(), state="off")
+
+    @property
+    def active(self) -> bool:
+        return self._sender is not None
+
+    def status(self) -> StreamStatus:
+        """The running stream's figures; when off, those of the last one (state "off"), or all zero."""
+        sender = self._sender
+        return sender.status() if sender is not None else self._ended
+
+    def consume(self, result: StreamFrame) -> None:
+        sender = self._sender
+        if sender is not None:
+            sender.offer(result)
+
+    def close(self) -> None:
+        self.stop(wait=True)
+
+    def abort(self) -> None:
+        self.stop()
