@@ -3,13 +3,18 @@ the SMPL-X skeleton (what body models produce and exporters write)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from .errors import ExportError
 from .frames import _frozen_array
 from .skeleton import NUM_JOINTS, PARENTS
+
+if TYPE_CHECKING:
+    from .params import SmplxParams
 
 
 def _read_only(value: object, dtype: type, shape: tuple[int, ...], name: str) -> np.ndarray:
@@ -51,6 +56,12 @@ class BodyMesh:
     @property
     def num_vertices(self) -> int:
         return int(self.vertices.shape[0])
+
+
+class MeshSource(Protocol):
+    """A body model that turns parameters into meshes (the default avatar or SMPL-X)."""
+
+    def meshes(self, params: SmplxParams | Sequence[SmplxParams]) -> list[BodyMesh]: ...
 
 
 _HINT = "Build the mesh from the body model of the clip (vertices in the rest pose, one weight column per joint)."

@@ -10,7 +10,8 @@ from pathlib import Path
 from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import DependencyError
 from mocap_app.pipeline.live import SAMPLE_CLIP, LiveSource, sample_source
-from mocap_app.pipeline.process import ProcessOptions, build_body
+from mocap_app.pipeline.preview import preview_body
+from mocap_app.pipeline.process import ProcessOptions
 from mocap_app.render.thread import RenderThread
 
 logger = logging.getLogger(__name__)
@@ -64,8 +65,10 @@ class LiveApp:
         from .session import SessionController
         from .window import MainWindow
 
-        self.render = RenderThread(config.render.platform, *ORBIT_SIZE, config.render.msaa_samples).start()
-        self.controller = SessionController(config, lambda: build_body(config, progress), self.render)
+        # Matte, per-vertex lit bodies: the window's drawing shares the CPU with the estimator (see MeshRenderer).
+        self.render = RenderThread(config.render.platform, *ORBIT_SIZE, config.render.msaa_samples,
+                                   vertex_lighting=True).start()
+        self.controller = SessionController(config, lambda: preview_body(config, progress), self.render)
         try:
             self.window = MainWindow(config, self.controller, settings, sources, start, options, banner)
         except BaseException:

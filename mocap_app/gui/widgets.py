@@ -6,38 +6,51 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from mocap_app.render.geometry import OrbitView
 
 
-def to_qimage(rgb: np.ndarray) -> QImage:
-    """A QImage sharing nothing with `rgb` ((H, W, 3) uint8 RGB, or (H, W, 4) straight-alpha RGBA, which comes
-    back premultiplied: the format QPainter blends fastest)."""
-    rgb = np.ascontiguousarray(rgb)
-    height, width, channels = rgb.shape
-    if channels == 4:
-        image = QImage(rgb.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
-        return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+def _resized(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if pixels.shape[1::-1] == size:
+        return pixels
+    shrinking = size[0] < pixels.shape[1]
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def _premultiplied_bgra(rgba: np.ndarray) -> np.ndarray:
+    """(H, W, 4) uint8 straight RGBA -> premultiplied BGRA: QImage's ARGB32_Premultiplied bytes, which also
+    resize without dark fringes (straight alpha would blend the colour of empty pixels into the edges)."""
+    out = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
+    out[:, :, :3] = (out[:, :, :3].astype(np.uint16) * out[:, :, 3:] + 127) // 255
+    return out
 
 
 class ImageView(QWidget):
     """Paints the newest image, scaled to fit with its aspect ratio kept, and over it the newest layer (the people).
     `painted(timestamp_ns, layer_timestamp_ns, paint_ns)` after each paint of a new image: the image's capture
     timestamp, that of the frame the layer was drawn for (None: no layer) and the moment it was painted
-    (perf_counter_ns)."""
+    (perf_counter_ns).
+
+    Images are scaled to the view's size when they arrive, by OpenCV (SIMD; ~0.5 ms for 640x480), and painted
+    unscaled: QPainter's smooth scaling of every video frame cost more CPU than the rest of the window, CPU the
+    estimator needs. After a resize, the view scales what it has until the next image comes."""
 
     painted = Signal(object, object, object)  # Python ints: nanosecond stamps overflow Qt's int
     clicked = Signal(float, float)  # a left click, in image pixels
 
     def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._image: QImage | None = None
+        self._source: np.ndarray | None = None  # (H, W, 3) uint8 RGB as given (frames are never written to)
+        self._shown: QImage | None = None  # the image at its size on screen
+        self._shown_pixels: np.ndarray | None = None  # what `_shown` wraps
+        self._layer_source: np.ndarray | None = None  # (H, W, 4) straight RGBA
         self._layer: QImage | None = None
+        self._layer_pixels: np.ndarray | None = None
         self._layer_stamp: int | None = None
         self._stamp: int | None = None
         self._placeholder = placeholder
@@ -45,45 +58,64 @@ class ImageView(QWidget):
         self.setMinimumSize(320, 240)
 
     def set_image(self, rgb: np.ndarray, timestamp_ns: int | None = None) -> None:
-        self._image, self._stamp = to_qimage(rgb), timestamp_ns
+        self._source, self._stamp = rgb, timestamp_ns
+        self._shown_pixels = np.ascontiguousarray(_resized(rgb, self._shown_size()))
+        height, width = self._shown_pixels.shape[:2]
+        self._shown = QImage(self._shown_pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+        if self._layer_source is not None and self._layer is not None and self._layer.size() != self._shown.size():
+            self._fit_layer()
         self.update()
 
     def set_layer(self, rgba: np.ndarray | None, timestamp_ns: int | None = None) -> None:
         """The people's layer ((H, W, 4) RGBA of the image's size), or None to show the image alone."""
-        self._layer = None if rgba is None else to_qimage(rgba)
+        self._layer_source = rgba
         self._layer_stamp = timestamp_ns if rgba is not None else None
+        self._fit_layer()
 
-    def image(self) -> QImage | None:
-        return self._image
+    def _fit_layer(self) -> None:
+        if self._layer_source is None or self._source is None \
+                or self._layer_source.shape[:2] != self._source.shape[:2]:
+            self._layer = self._layer_pixels = None
+            return
+        self._layer_pixels = np.ascontiguousarray(_resized(_premultiplied_bgra(self._layer_source),
+                                                           self._shown_size()))
+        height, width = self._layer_pixels.shape[:2]
+        self._layer = QImage(self._layer_pixels.data, width, height, 4 * width,
+                             QImage.Format.Format_ARGB32_Premultiplied)
+
+    def _shown_size(self) -> tuple[int, int]:
+        target = self.target_rect()
+        return max(1, round(target.width())), max(1, round(target.height()))
 
     def image_rgb(self) -> np.ndarray:
-        """(H, W, 3) uint8 copy of the image shown (without the layer)."""
-        if self._image is None:
-            return np.zeros((0, 0, 3), np.uint8)
-        image = self._image.convertToFormat(QImage.Format.Format_RGB888)
-        rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
-        return rows[:, : 3 * image.width()].reshape(image.height(), image.width(), 3).copy()
+        """(H, W, 3) uint8 copy of the image given (without the layer, at its own size)."""
+        return np.zeros((0, 0, 3), np.uint8) if self._source is None else np.array(self._source[:, :, :3])
 
     def target_rect(self) -> QRectF:
-        if self._image is None:
+        if self._source is None:
             return QRectF(self.rect())
-        scale = min(self.width() / self._image.width(), self.height() / self._image.height())
-        w, h = self._image.width() * scale, self._image.height() * scale
-        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+        height, width = self._source.shape[:2]
+        scale = min(self.width() / width, self.height() / height)
+        return QRectF((self.width() - width * scale) / 2, (self.height() - height * scale) / 2,
+                      width * scale, height * scale)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         try:
             painter.fillRect(self.rect(), QColor(28, 28, 30))
-            if self._image is None:
+            if self._shown is None:
                 painter.setPen(QColor(180, 180, 180))
                 painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
                 return
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             target = self.target_rect()
-            painter.drawImage(target, self._image)
-            if self._layer is not None and self._layer.size() == self._image.size():
-                painter.drawImage(target, self._layer)
+            for image in (self._shown, self._layer):
+                if image is None:
+                    continue
+                if (image.width(), image.height()) == self._shown_size():  # a plain copy: no transform
+                    painter.drawImage(QPoint(round(target.x()), round(target.y())), image)
+                else:  # the view was resized: scale until the next image
+                    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                    painter.drawImage(target, image)
         finally:
             painter.end()
         if self._stamp is not None:

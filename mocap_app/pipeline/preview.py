@@ -8,16 +8,20 @@ few milliseconds, rendering the mesh tens, and on a 2-core CPU the estimator nee
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from mocap_app.body.kinematics import posed_joints
+from mocap_app.body.lowpoly import LowPolyBody
+from mocap_app.core.config import AppConfig
 from mocap_app.core.skeleton import PARENTS
 from mocap_app.render.geometry import OrbitView, track_color
 from mocap_app.render.thread import RenderThread
 
+from .process import build_body
 from .runner import FrameResult
 from .sinks import MeshSource
 
@@ -46,6 +50,11 @@ class PreviewFrame:
             return rgb.copy()
         alpha = self.layer_rgba[:, :, 3:].astype(np.float32) / 255.0
         return (rgb + alpha * (self.layer_rgba[:, :, :3].astype(np.float32) - rgb) + 0.5).astype(np.uint8)
+
+
+def preview_body(config: AppConfig, progress: Callable[[str], None]) -> MeshSource:
+    """The body the window draws: `process.build_body`'s with fewer triangles (`LowPolyBody`)."""
+    return LowPolyBody(build_body(config, progress))
 
 
 def _color255(track_id: int) -> tuple[int, int, int]:

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from mocap_app.core.mesh import BodyMesh
-from mocap_app.core.params import SmplxParams
+from mocap_app.core.mesh import MeshSource
 from mocap_app.export.video import AtomicVideoWriter
 from mocap_app.render.thread import RenderThread
 
 from .journal import JournalWriter
 from .runner import FrameResult
-
-
-class MeshSource(Protocol):
-    """A body model that turns parameters into meshes (the default avatar or SMPL-X)."""
-
-    def meshes(self, params: SmplxParams | Sequence[SmplxParams]) -> list[BodyMesh]: ...
 
 
 class JournalSink:

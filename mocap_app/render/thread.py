@@ -38,16 +38,17 @@ class RenderThread:
     """Owns a `MeshRenderer` on a dedicated thread. Images are (h, w, 3) uint8 RGB.
 
     platform: "auto", "egl" or "osmesa" (config `render.platform`; resolved when started).
-    width, height: orbit-view size.
+    width, height: orbit-view size. msaa_samples, vertex_lighting: see `MeshRenderer`.
     One per process at a time: pyrender's EGL teardown terminates the EGL display that every
     context of the process shares, which would break a second renderer.
     """
 
     _running_lock = threading.Lock()
 
-    def __init__(self, platform: str, width: int = 640, height: int = 480, msaa_samples: int = 0) -> None:
+    def __init__(self, platform: str, width: int = 640, height: int = 480, msaa_samples: int = 0,
+                 vertex_lighting: bool = False) -> None:
         self.platform = platform
-        self.msaa_samples = msaa_samples
+        self.msaa_samples, self.vertex_lighting = msaa_samples, vertex_lighting
         self.width, self.height = width, height
         self._requests: queue.Queue[_Request | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -94,7 +95,7 @@ class RenderThread:
         try:
             from .offscreen import MeshRenderer  # imports OpenGL: on this thread, after select_platform
 
-            renderer = MeshRenderer(self.width, self.height, self.msaa_samples)
+            renderer = MeshRenderer(self.width, self.height, self.msaa_samples, self.vertex_lighting)
         except Exception as exc:  # reported to start() and raised there
             ready.set_exception(exc)
             return

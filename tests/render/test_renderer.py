@@ -159,7 +159,7 @@ def test_renderer_creation_failure_becomes_a_dependency_error(renderer: RenderTh
 
     renderer.close()  # one at a time; the module fixture's close() after this is a no-op
 
-    def broken(self, width: int, height: int, msaa_samples: int = 0) -> None:
+    def broken(self, *args: object) -> None:
         raise RuntimeError("eglInitialize failed")
 
     monkeypatch.setattr(offscreen.MeshRenderer, "__init__", broken)
@@ -177,3 +177,38 @@ def test_select_platform_validates_and_refuses_to_switch_after_opengl_loaded(mon
     select_platform("egl")  # the same platform again is fine
     with pytest.raises(DependencyError, match="cannot switch to osmesa"):
         select_platform("osmesa")
+
+
+def _quad(tilt_deg: float, x: float = 0.0) -> BodyMesh:
+    """A 0.6 m square 2 m in front of the camera, turned `tilt_deg` about the vertical axis, facing the camera
+    at 0 (counter-clockwise seen from the camera in the OpenCV frame: y down)."""
+    t = np.radians(tilt_deg)
+    corners = np.array([(-0.3, -0.3), (0.3, -0.3), (0.3, 0.3), (-0.3, 0.3)])
+    vertices = np.stack([x + corners[:, 0] * np.cos(t), corners[:, 1], 2.0 + corners[:, 0] * np.sin(t)], 1)
+    return BodyMesh(vertices, np.array([[0, 2, 1], [0, 3, 2]]), track_id=0)
+
+
+def test_vertex_lighting_shades_by_the_headlight_and_follows_moving_meshes(renderer: RenderThread) -> None:
+    from mocap_app.render.geometry import track_color
+    from mocap_app.render.offscreen import VERTEX_AMBIENT
+
+    renderer.close()  # one renderer per process; the module fixture's close() after this is a no-op
+    camera = CameraIntrinsics.from_fov(320, 240)
+    color = 255 * track_color(0)
+    with RenderThread("egl", 320, 240, vertex_lighting=True) as lit:
+        shades = []
+        for tilt, x in ((0.0, 0.0), (60.0, 0.0), (0.0, 0.25)):  # one slot: its buffer rewritten each time
+            layer = lit.submit_layer([_quad(tilt, x)], camera, 1.0).result()
+            covered = layer[:, :, 3] == 255
+            assert covered.sum() > 2000
+            shades.append(layer[covered][:, :3].mean(axis=0) / color)
+            if tilt == 0.0:  # moved, not left where the first draw put it
+                centre_x = np.nonzero(covered)[1].mean()
+                assert abs(centre_x - camera.project(np.array([[x, 0.0, 2.0]]))[0, 0]) < 1.0
+        # Facing the light: the full colour; turned 60 degrees: ambient + (1 - ambient) cos 60; 1/255 rounding.
+        np.testing.assert_allclose(shades[0], 1.0, atol=0.01)
+        np.testing.assert_allclose(shades[1], VERTEX_AMBIENT + (1 - VERTEX_AMBIENT) * 0.5, atol=0.01)
+        np.testing.assert_allclose(shades[2], 1.0, atol=0.01)
+        # The 3-D view lights from its own camera: seen 60 degrees from the side, the quad is shaded as turned.
+        side = lit.orbit([_quad(0.0)], OrbitView(azimuth_deg=60.0, elevation_deg=0.0, distance_m=2.0))
+        np.testing.assert_allclose(side[120, 160] / color, VERTEX_AMBIENT + (1 - VERTEX_AMBIENT) * 0.5, atol=0.01)
