@@ -123,10 +123,12 @@ def run_app(config: AppConfig, source: LiveSource, options: ProcessOptions, seco
 
 
 def _pump(app, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.002)
+    """Run Qt's event loop for `seconds`, as the app's own loop runs (a processEvents poll costs CPU)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(round(1000 * seconds), loop.quit)
+    loop.exec()
 
 
 def run_live_bench(config: AppConfig, seconds: float = 20.0, video: Path | None = None,
