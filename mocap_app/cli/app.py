@@ -34,6 +34,7 @@ from . import (
     bench_render,
     bench_smoothing,
     bench_soak,
+    bench_stream,
     doctor,
     eval_conditions,
     eval_real,
@@ -42,6 +43,7 @@ from . import (
     export,
     live,
     process,
+    stream_listen,
 )
 
 EXIT_USER_ERROR = MocapError.exit_code
@@ -63,13 +65,14 @@ app.command("live")(live.live_command)
 app.command("process")(process.process_command)
 app.command("export", epilog=export.EPILOG)(export.export_command)
 app.command("doctor")(doctor.doctor)
+app.command("stream-listen")(stream_listen.stream_listen)
 for name, command in (("capture", bench_capture.bench_capture), ("detect", bench_detect.bench_detect),
                       ("export", bench_export.bench_export), ("landmarks", bench_landmarks.bench_landmarks),
                       ("live", bench_live.bench_live),
                       ("longtake", bench_longtake.bench_longtake),
                       ("model", bench_model.bench_model), ("pipeline", bench_pipeline.bench_pipeline),
                       ("render", bench_render.bench_render), ("smoothing", bench_smoothing.bench_smoothing),
-                      ("soak", bench_soak.bench_soak)):
+                      ("soak", bench_soak.bench_soak), ("stream", bench_stream.bench_stream)):
     bench_app.command(name)(command)
 eval_app.command("smoothing")(eval_smoothing.eval_smoothing)
 eval_app.command("synthetic")(eval_synthetic.eval_synthetic)
@@ -90,7 +93,8 @@ def _root(
     select_platform(config.render.platform)  # before any command imports OpenGL
     ctx.obj = config
     if ctx.invoked_subcommand is None:  # `python main.py` alone opens the live window
-        ctx.invoke(live.live_command, ctx, camera=None, video=None, realtime=True, model=None, max_people=1)
+        ctx.invoke(live.live_command, ctx, camera=None, video=None, realtime=True, model=None, max_people=1,
+                   stream=None, stream_fps=None)
 
 
 def _exit_now(code: int) -> None:

@@ -25,6 +25,7 @@ from mocap_app.pipeline.process import (
     plan_outputs,
     process_input,
 )
+from mocap_app.stream import stream_option
 
 from .context import current_config
 
@@ -57,6 +58,10 @@ def process_command(
     root: str = typer.Option("ground", "--root", help="ground: standing on the floor at the origin; camera: "
                              "where the camera saw the body (camera at the origin)."),
     keep_journal: bool = typer.Option(False, "--keep-journal", help="Keep the crash-safe recording afterwards."),
+    stream: str = typer.Option(None, "--stream", help="Also send the motion live to a VMC receiver "
+                               "(vmc://HOST:PORT: VSeeFace, Warudo, VNyan, EVMC4U...), paced at the video's fps."),
+    stream_fps: float = typer.Option(None, "--stream-fps", help="Send at most this many frames a second "
+                                     "(default: every frame)."),
 ) -> None:
     """Capture the motion in videos or image folders and export it.
 
@@ -65,6 +70,7 @@ def process_command(
       python main.py process take.mp4 -o take.fbx -o take.bvh --model smplerx-s
       python main.py process take.mp4 -o take.fbx --checkpoint ~/Downloads/smpler_x_b32.pth.tar
       python main.py process videos/ -o out/ --format fbx --format npz
+      python main.py process take.mp4 -o take.fbx --stream vmc://127.0.0.1:39539
     """
     config = current_config(ctx)
     inputs = expand_inputs(inputs)
@@ -74,7 +80,8 @@ def process_command(
                                            checkpoint=checkpoint,
                                            max_people=max_people, person=person, overlay=overlay, mesh=mesh,
                                            smoothing=smoothing, keep_journal=keep_journal,
-                                           export=ExportOptions(bone_names=bone_names, root=root))
+                                           export=ExportOptions(bone_names=bone_names, root=root),
+                                           stream=stream_option(stream, stream_fps, realtime=True))
     for input_path, outs in plan.items():
         check_input(input_path, config)
         check_request(outs, options, config)
@@ -112,8 +119,9 @@ def process_command(
                     summary.add_row(input_path.name, "", "", "nobody found", "-")
                     continue
             people = ", ".join(f"#{t}: {n}" for t, n in sorted(outcome.frames_per_track.items()))
+            streamed = [] if outcome.stream is None else [outcome.stream.summary]
             summary.add_row(input_path.name, str(outcome.report.frames), f"{outcome.report.fps:.1f}", people,
-                            "\n".join(map(str, outcome.written)) or "-")
+                            "\n".join([*map(str, outcome.written), *streamed]) or "-")
     finally:
         close_all([*estimators, *detection])
     Console().print(summary)

@@ -21,6 +21,7 @@ from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import CaptureError, MocapError
 from mocap_app.core.frames import Frame
 from mocap_app.smoothing import SmoothingConfig
+from mocap_app.stream import VmcStream
 
 from .journal import JournalWriter
 from .process import (
@@ -28,6 +29,7 @@ from .process import (
     build_detection,
     build_estimators,
     close_all,
+    drawn_skeleton,
     online_smoother,
     smoothing_settings,
 )
@@ -153,7 +155,8 @@ class LiveSession:
     """One live run (see the module doc). `on_result(result)` on the sink thread for every frame that comes out;
     `on_end(error)` once when the run ends (None: stopped or the source ended; else the error — a camera
     unplugged, a file that stopped decoding — with any take in progress closed and kept); `on_recording_error`
-    when a take had to stop (disk full).
+    when a take had to stop (disk full). `stream` sends the person followed to a VMC receiver while it is started
+    (`stream.start(config)` / `stream.stop()` / `stream.status()`, at any time; `options.stream` starts it).
 
     Build and start it off the UI thread: `start()` loads the estimators."""
 
@@ -166,6 +169,7 @@ class LiveSession:
         self.config, self.source, self.options = config, source, options
         self._on_result, self._on_end, self._on_frame = on_result, on_end, on_frame
         self.recorder = _Recorder(on_recording_error)
+        self.stream = VmcStream()  # its skeleton is set in start(): loading it may take a while
         self._pipeline: Pipeline | None = None
         self._thread: threading.Thread | None = None
         self._components: list = []
@@ -179,9 +183,13 @@ class LiveSession:
         """Open the source, load the estimators and start the stages; raises the app's errors."""
         frame_source = self.source.open(self.config)
         try:
+            self.stream.rest_joints = drawn_skeleton(self.config)
+            if self.options.stream is not None:
+                self.stream.start(self.options.stream)
             estimators = build_estimators(self.options, self.config)
             detector, tracker = build_detection(self.options)
         except BaseException:
+            self.stream.stop()
             frame_source.close()
             raise
         self._components = [*estimators, detector, tracker]
@@ -199,7 +207,7 @@ class LiveSession:
                                 prepare=prepare)
         smoother = online_smoother(smoothing_settings(self.config, self.options.smoothing), frame_source.info.fps)
         self._pipeline = Pipeline(capture, estimators, detector=detector, tracker=tracker, smoother=smoother,
-                                  sinks=[self.recorder], queue_size=queue_size)
+                                  sinks=[self.recorder, self.stream], queue_size=queue_size)
         self._thread = threading.Thread(target=self._run, name="live pipeline", daemon=True)
         self._thread.start()
 

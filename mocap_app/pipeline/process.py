@@ -31,6 +31,7 @@ from mocap_app.export import ExportOptions, check_destination, person_path
 from mocap_app.export.timeline import on_timeline
 from mocap_app.models.configs import CHECKPOINT_SOURCE, CONFIGS
 from mocap_app.smoothing import OnlineSmoother, SmoothingConfig, smooth_clip, smoothing_config
+from mocap_app.stream import StreamConfig, StreamStatus, VmcStream
 
 from .exporting import MESH_CHOICES, export_with_body
 from .journal import JournalWriter, journal_to_clips
@@ -58,7 +59,9 @@ class ProcessOptions:
     running (overlay), look-ahead (RTS) for the exported files;
     keep_journal: keep the recording after the exports succeeded;
     checkpoint: a SMPLer-X checkpoint file to run instead of `paths.checkpoints`/<official name>; its size is read
-    from its tensors and must agree with `model` when that names one (model "smplerx": any size)."""
+    from its tensors and must agree with `model` when that names one (model "smplerx": any size);
+    stream: send the followed person's online-smoothed pose to a VMC receiver while running (`stream.VmcStream`),
+    or None."""
 
     model: str = "default"
     backend: str = "auto"
@@ -71,6 +74,7 @@ class ProcessOptions:
     smoothing: str | None = None
     keep_journal: bool = False
     export: ExportOptions = field(default_factory=ExportOptions)
+    stream: StreamConfig | None = None
 
     @classmethod
     def from_settings(cls, config: AppConfig, model: str | None = None, backend: str | None = None,
@@ -105,6 +109,7 @@ class ProcessOutcome:
     frames_per_track: dict[int, int]
     written: list[Path]
     journal: Path | None
+    stream: StreamStatus | None = None  # the stream's figures at the end, when there was one
 
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -367,13 +372,19 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
         writer = JournalWriter.new(outputs[0].parent if outputs else Path.cwd(), Path(input_spec).stem, **metadata)
     journal = writer.path
     sinks: list = [JournalSink(writer)]
+    stream = None
     try:
+        if options.stream is not None:
+            stream = VmcStream(drawn_skeleton(config), options.stream)
+            sinks.append(stream)
         if options.overlay is not None:
             if body is None:
                 raise ValueError("an overlay needs a body model")
             sinks.append(OverlayVideoSink(options.overlay, source.info.fps, source.info.width, source.info.height,
                                           body, config.render.platform, msaa_samples=config.render.msaa_samples))
     except BaseException:
+        if stream is not None:
+            stream.abort()
         writer.close()
         journal.unlink(missing_ok=True)
         capture.source.close()
@@ -428,7 +439,7 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
     if not options.keep_journal:
         journal.unlink()
     return ProcessOutcome(Path(input_spec), report, report.frames_per_track, written,
-                          journal if options.keep_journal else None)
+                          journal if options.keep_journal else None, stream.status() if stream is not None else None)
 
 
 def _kept_or_removed(writer: JournalWriter, journal: Path) -> str:

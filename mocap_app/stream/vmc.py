@@ -234,7 +234,7 @@ class VmcStream:
     switch it while the pipeline runs (the GUI's toggle); while off, `consume` costs nothing.
 
     rest_joints: (55, 3) metres, model axes: the skeleton the estimates were fitted on (for bone offsets and the
-    pelvis' height over the feet)."""
+    pelvis' height over the feet); a stream started later uses a new value."""
 
     def __init__(self, rest_joints: np.ndarray = REST_JOINTS, config: StreamConfig | None = None) -> None:
         self.rest_joints = np.asarray(rest_joints, dtype=np.float64)
