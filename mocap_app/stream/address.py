@@ -18,8 +18,8 @@ ADDRESS_HINT = ("Give the receiver as vmc://HOST:PORT, e.g. vmc://127.0.0.1:3953
 class StreamConfig:
     """A VMC stream. host: receiver name or IP; port: its UDP port; max_fps: send at most this many frames a second
     (None: every frame); realtime: hold each frame until its time in the video has come (a file streamed as if it
-    were live; live sources are real time already); track_id: the person to send (None: the first one of each
-    frame, the followed subject of a one-person run)."""
+    were live; live sources are real time already); track_id: the person to send (None: the first one seen, the
+    followed subject of a one-person run, kept while in view; another one after it has been away a second)."""
 
     host: str
     port: int = VMC_PORT

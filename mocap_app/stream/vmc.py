@@ -49,6 +49,7 @@ CALIBRATED = 3  # VMC calibration state "Calibrated"
 SEND_QUEUE_SIZE = 2  # frames waiting for the sender thread; more is latency, not smoothness
 NO_RECEIVER_S = 2.0  # a refusal this recent means nobody is listening now
 LATENCY_SAMPLES = 2048
+FOLLOW_GAP_S = 1.0  # the person streamed is replaced by another one only after being away this long
 
 
 class StreamFrame(Protocol):
@@ -152,6 +153,8 @@ class _Sender:
         self._first_wall_ns = 0
         self._next_due_ns = 0
         self._origin: np.ndarray | None = None
+        self._followed: int | None = config.track_id
+        self._followed_seen_ns = 0
         self._refused_at = -float("inf")
         self.sent = self.failed = self.skipped = 0
         self.problem = ""
@@ -175,9 +178,19 @@ class _Sender:
             wait_ns = self._first_wall_ns + elapsed - time.perf_counter_ns()
             if wait_ns > 0:
                 time.sleep(wait_ns / 1e9)  # paces the pipeline itself: a file streamed at its own speed
-        wanted = self.config.track_id
-        person = next((p for p in result.people if wanted is None or p.track_id == wanted), None)
-        self._slot.put(_Item(person, elapsed / 1e9, time.perf_counter_ns()))
+        self._slot.put(_Item(self._choose(result.people, elapsed), elapsed / 1e9, time.perf_counter_ns()))
+
+    def _choose(self, people: list[SmplxParams], elapsed_ns: int) -> SmplxParams | None:
+        """The configured track, or the person streamed so far (the order of `people` may change between frames);
+        without a configured track, the first person of the frame once the last one was away `FOLLOW_GAP_S`."""
+        person = next((p for p in people if p.track_id == self._followed), None)
+        away_ns = elapsed_ns - self._followed_seen_ns
+        if person is None and people and self.config.track_id is None and (
+                self._followed is None or away_ns > FOLLOW_GAP_S * 1e9):
+            person = people[0]
+        if person is not None:
+            self._followed, self._followed_seen_ns = person.track_id, elapsed_ns
+        return person
 
     def finish(self, wait: bool) -> None:
         """End the stream: after the frames queued so far (wait) or now."""

@@ -59,7 +59,8 @@ def test_process_streams_every_frame_of_the_sample_clip_at_its_fps(tmp_path: Pat
     arrivals = (np.array([frame.received_ns for frame in received]) - received[0].received_ns) / 1e9
     rate = (count - 1) / arrivals[-1]
     assert abs(rate / fps - 1) < 0.05, rate
-    assert (arrivals >= times - 0.005).all()  # never ahead of the video
+    lag = arrivals - times
+    assert lag.max() - lag.min() < 0.05, lag  # on the video's clock throughout, not only on average
 
 
 def test_process_command_streams_each_estimated_frame(tmp_path: Path) -> None:

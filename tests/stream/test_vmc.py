@@ -4,6 +4,7 @@ motion's joint rotations, face values, timing, and a stream that never holds up 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -130,13 +131,14 @@ def test_blend_values_lie_in_0_1_and_the_mouth_opens_with_the_jaw(demo_stream) -
     assert all(frame.blends for frame in received)
 
 
-def test_timestamps_increase_with_the_frames_and_real_time_frames_never_arrive_early(demo_stream) -> None:
+def test_timestamps_increase_with_the_frames_and_real_time_frames_arrive_on_the_frames_clock(demo_stream) -> None:
     motion, received, _, _ = demo_stream
     times = np.array([frame.time_s for frame in received])
     assert (np.diff(times) > 0).all()
     np.testing.assert_allclose(times, np.arange(motion.num_frames) / FPS, atol=1e-6)
     arrivals = (np.array([frame.received_ns for frame in received]) - received[0].received_ns) / 1e9
-    assert (arrivals >= times - 0.002).all()
+    lag = arrivals - times
+    assert lag.max() - lag.min() < 0.05, lag  # each frame sent on the video's clock, neither early nor late
     rate = (len(arrivals) - 1) / arrivals[-1]
     assert abs(rate / FPS - 1) < 0.05, rate
 
@@ -211,3 +213,28 @@ def test_a_slow_network_drops_old_frames_instead_of_holding_up_the_pipeline(monk
     status = stream.status()
     assert spent < 0.05, spent
     assert status.frames_dropped >= 25 and status.frames_sent + status.frames_dropped == 30
+
+
+def test_the_person_streamed_stays_the_same_when_the_order_of_people_changes() -> None:
+    first = place_in_camera(make_motion("arms_raise", 75), CAMERA, track_id=3)
+    other = [dataclasses.replace(p, transl=p.transl + [1.0, 0.0, 0.0], track_id=8)
+             for p in place_in_camera(make_motion("squat", 75), CAMERA)]
+    frames = [[first[i], other[i]] if i % 2 == 0 else [other[i], first[i]] for i in range(30)]
+    frames += [[other[i]] for i in range(30, 75)]  # the first person leaves: the other one is taken after 1 s
+    received = []
+    with VmcListener(0, "127.0.0.1", on_frame=received.append) as listener:
+        stream = VmcStream(config=StreamConfig("127.0.0.1", listener.port))
+        for i, people in enumerate(frames):
+            stream.consume(FrameResult(Frame(IMAGE, i, round(i * 1e9 / FPS)), [], people))
+            time.sleep(0.004)
+        stream.close()
+        time.sleep(0.2)
+    by_index = {round(f.time_s * FPS): f for f in received}  # (a busy machine may drop a frame or two)
+    assert len(by_index) > 65
+    for i, frame in by_index.items():
+        if i < 30:  # the first one seen, whatever the order
+            assert frame.root[0][0] == pytest.approx(0.0, abs=1e-6), i
+        elif i < 60:  # away (last seen at frame 29): tracking lost, no pose
+            assert frame.ok[3] == 0 and frame.root is None, i
+        else:  # then the other one, 1 m to the side (x mirrored in Unity)
+            assert frame.root[0][0] == pytest.approx(-1.0, abs=1e-3), i
