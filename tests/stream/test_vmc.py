@@ -217,7 +217,7 @@ def test_a_slow_network_drops_old_frames_instead_of_holding_up_the_pipeline(monk
 
 def test_the_person_streamed_stays_the_same_when_the_order_of_people_changes() -> None:
     first = place_in_camera(make_motion("arms_raise", 75), CAMERA, track_id=3)
-    other = [dataclasses.replace(p, transl=p.transl + [1.0, 0.0, 0.0], track_id=8)
+    other = [dataclasses.replace(p, transl=p.transl + np.array([1.0, 0.0, 0.0]), track_id=8)
              for p in place_in_camera(make_motion("squat", 75), CAMERA)]
     frames = [[first[i], other[i]] if i % 2 == 0 else [other[i], first[i]] for i in range(30)]
     frames += [[other[i]] for i in range(30, 75)]  # the first person leaves: the other one is taken after 1 s
