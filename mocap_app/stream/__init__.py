@@ -4,7 +4,7 @@ from .address import VMC_PORT, StreamConfig, parse_stream_address, stream_option
 from .face import blend_values
 from .listener import ListenerSummary, VmcFrame, VmcListener
 from .unity import HUMAN_BODY_BONES, UnityPose, unity_pose
-from .vmc import StreamStatus, VmcStream, frame_bundle
+from .vmc import StreamStatus, VmcStream
 
 __all__ = [
     "HUMAN_BODY_BONES",
@@ -17,7 +17,6 @@ __all__ = [
     "VmcListener",
     "VmcStream",
     "blend_values",
-    "frame_bundle",
     "parse_stream_address",
     "stream_option",
     "unity_pose",

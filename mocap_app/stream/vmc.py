@@ -50,6 +50,7 @@ SEND_QUEUE_SIZE = 2  # frames waiting for the sender thread; more is latency, no
 NO_RECEIVER_S = 2.0  # a refusal this recent means nobody is listening now
 LATENCY_SAMPLES = 2048
 FOLLOW_GAP_S = 1.0  # the person streamed is replaced by another one only after being away this long
+BEHIND_S = 0.1  # a real-time stream this far behind the video's clock restarts the clock (no catch-up burst)
 
 
 class StreamFrame(Protocol):
@@ -178,6 +179,8 @@ class _Sender:
             wait_ns = self._first_wall_ns + elapsed - time.perf_counter_ns()
             if wait_ns > 0:
                 time.sleep(wait_ns / 1e9)  # paces the pipeline itself: a file streamed at its own speed
+            elif wait_ns < -BEHIND_S * 1e9:
+                self._first_wall_ns -= wait_ns  # a slower pipeline sets the pace; later frames keep their spacing
         self._slot.put(_Item(self._choose(result.people, elapsed), elapsed / 1e9, time.perf_counter_ns()))
 
     def _choose(self, people: list[SmplxParams], elapsed_ns: int) -> SmplxParams | None:
@@ -201,13 +204,22 @@ class _Sender:
     # -- sender thread -------------------------------------------------------------------------------
     def _run(self) -> None:
         while (item := self._slot.get()) is not None:
-            pose = None
-            if item.person is not None:
-                pose = unity_pose(item.person, self.rest_joints, self._origin)
-                if self._origin is None:
-                    self._origin = pose.pelvis_world
-            blends = blend_values(item.person) if item.person is not None else {}
-            self._send(frame_bundle(item.time_s, pose, blends), item.queued_ns)
+            try:
+                datagram = self._encode(item)
+            except Exception:  # a bug must not end the stream silently, nor stop the pipeline
+                self.failed += 1
+                self._report("a frame could not be encoded (the log has the traceback)", exc_info=True)
+                continue
+            self._send(datagram, item.queued_ns)
+
+    def _encode(self, item: _Item) -> bytes:
+        pose = None
+        if item.person is not None:
+            pose = unity_pose(item.person, self.rest_joints, self._origin)
+            if self._origin is None:
+                self._origin = pose.pelvis_world
+        blends = blend_values(item.person) if item.person is not None else {}
+        return frame_bundle(item.time_s, pose, blends)
 
     def _send(self, datagram: bytes, queued_ns: int) -> None:
         try:
@@ -229,10 +241,10 @@ class _Sender:
         self.sent += 1
         self._latencies_ns.append(time.perf_counter_ns() - queued_ns)
 
-    def _report(self, problem: str) -> None:
+    def _report(self, problem: str, exc_info: bool = False) -> None:
         if not self.problem:  # once per stream, not once per frame
             self.problem = problem
-            logger.warning("VMC stream: %s", problem)
+            logger.warning("VMC stream: %s", problem, exc_info=exc_info)
 
     def status(self) -> StreamStatus:
         latencies = np.array(self._latencies_ns, dtype=np.float64) / 1e6

@@ -238,3 +238,45 @@ def test_the_person_streamed_stays_the_same_when_the_order_of_people_changes() -
             assert frame.ok[3] == 0 and frame.root is None, i
         else:  # then the other one, 1 m to the side (x mirrored in Unity)
             assert frame.root[0][0] == pytest.approx(-1.0, abs=1e-3), i
+
+
+def test_a_real_time_stream_behind_the_video_keeps_the_frame_spacing_instead_of_bursting() -> None:
+    params = place_in_camera(make_motion("elbow_curl", 40), CAMERA)
+    received = []
+    with VmcListener(0, "127.0.0.1", on_frame=received.append) as listener:
+        stream = VmcStream(config=StreamConfig("127.0.0.1", listener.port, realtime=True))
+        for i, result in enumerate(results(params)):
+            stream.consume(result)
+            if i < 8:
+                time.sleep(0.1)  # a slow start (an estimator warming up): the stream falls behind the video
+        stream.close()
+        time.sleep(0.2)
+    assert len(received) == 40
+    after = np.diff([frame.received_ns for frame in received[9:]]) / 1e9
+    assert np.median(after) == pytest.approx(1 / FPS, rel=0.1) and after.min() > 0.5 / FPS, after
+
+
+def test_a_frame_that_fails_to_encode_is_reported_once_and_the_stream_goes_on(monkeypatch, caplog) -> None:
+    from mocap_app.stream import vmc
+
+    real_pose = vmc.unity_pose
+
+    def failing_pose(params, *args):
+        if params.frame_index in (3, 4):
+            raise ValueError("a bug in the conversion")
+        return real_pose(params, *args)
+
+    monkeypatch.setattr(vmc, "unity_pose", failing_pose)
+    params = place_in_camera(make_motion("arms_raise", 10), CAMERA)
+    received = []
+    with VmcListener(0, "127.0.0.1", on_frame=received.append) as listener, \
+            caplog.at_level(logging.WARNING, logger="mocap_app.stream"):
+        stream = VmcStream(config=StreamConfig("127.0.0.1", listener.port))
+        for result in results(params):
+            stream.consume(result)
+            time.sleep(0.01)
+        stream.close()
+        time.sleep(0.2)
+    assert [round(f.time_s * FPS) for f in received] == [0, 1, 2, 5, 6, 7, 8, 9]
+    assert "could not be encoded" in stream.status().problem
+    assert len(caplog.records) == 1 and "a bug in the conversion" in caplog.text
