@@ -74,6 +74,7 @@ def test_every_message_has_the_address_and_type_tags_of_the_spec(demo_stream) ->
     assert len(received) == motion.num_frames == status.frames_sent and status.frames_dropped == 0
     assert summary.packets == motion.num_frames  # one bundle per frame
     assert all(frame.ok == (1, 3, 0, 1) for frame in received)
+    assert 0 < status.cpu_ms_per_frame < 20 and 0 < status.latency_ms_median <= status.latency_ms_p95
 
 
 def test_bones_are_unity_humanoid_bones_and_all_55_are_sent(demo_stream) -> None:
