@@ -56,9 +56,8 @@ def bench_model(
     from mocap_app.backends.registry import BACKENDS
     from mocap_app.models.smplerx import INPUT_IMG_HW, build_smplerx, decode_outputs
 
-    if backend not in BACKENDS:
-        raise typer.BadParameter(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}",
-                                 param_hint="--backend")
+    if backend != "torch":  # the other backends are timed through their built graphs: not in this table yet
+        raise typer.BadParameter(f"backend {backend!r} is not timed here; available: torch", param_hint="--backend")
     if size is not None and size not in SIZES:
         raise typer.BadParameter(f"unknown size {size!r}; choose one of {', '.join(SIZES)}", param_hint="--size")
     bad = [d for d in dtypes if d not in PRECISIONS]

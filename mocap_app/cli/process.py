@@ -38,12 +38,14 @@ def process_command(
     formats: list[str] = typer.Option(["fbx"], "--format", "-f", help="Formats written into an -o folder."),
     model: str = typer.Option(None, "--model", "-m", help=f"One of: {', '.join(MODELS)} (default: the "
                               "model.estimator setting, default)."),
-    backend: str = typer.Option(None, "--backend", help="SMPLer-X backend: auto or torch (default: the "
+    backend: str = typer.Option(None, "--backend", help="SMPLer-X backend: auto (TensorRT on an NVIDIA "
+                                "GPU, else the fastest CPU path), torch, onnxruntime or tensorrt (default: the "
                                 "model.backend setting, auto)."),
     checkpoint: Path = typer.Option(None, "--checkpoint", help="A SMPLer-X checkpoint file to run (default: the "
                                     "model's official file in paths.checkpoints); its size is read from the file."),
-    precision: str = typer.Option(None, "--precision", help="SMPLer-X precision: auto (fp32 on the CPU), fp32, "
-                                  "bf16 or fp16 (default: the model.precision setting, auto)."),
+    precision: str = typer.Option(None, "--precision", help="SMPLer-X precision: auto (fp16 on a GPU, fp32 on "
+                                  "the CPU), fp32, bf16, fp16 or int8 (ONNX Runtime) (default: the model.precision "
+                                  "setting, auto)."),
     max_people: int = typer.Option(1, "--max-people", help="People to follow (1: one subject, the largest and "
                                    "most central, followed through the take, a gap while away; more: each "
                                    "person with a stable id)."),

@@ -84,10 +84,11 @@ class ModelConfig:
     # The estimator `process` uses unless --model says otherwise.
     estimator: str = field(default="default", metadata=_choices(
         "default", "smplerx-s", "smplerx-b", "smplerx-l", "smplerx-h"))
-    # How SMPLer-X runs (the default estimator has no backend): auto = by the model file's suffix; the
-    # choices are backends.registry.BACKENDS (checked by a test). auto precision = fp32 on the CPU.
-    backend: str = field(default="auto", metadata=_choices("auto", "torch"))
-    precision: str = field(default="auto", metadata=_choices("auto", "fp32", "bf16", "fp16"))
+    # How SMPLer-X runs (the default estimator has no backend): auto = the fastest one present
+    # (backends.registry.candidates); the choices are backends.registry.BACKENDS (checked by a test).
+    # auto precision = fp16 on an NVIDIA GPU, fp32 on the CPU; int8 = ONNX Runtime's quantised graph (CPU).
+    backend: str = field(default="auto", metadata=_choices("auto", "torch", "onnxruntime", "tensorrt"))
+    precision: str = field(default="auto", metadata=_choices("auto", "fp32", "bf16", "fp16", "int8"))
     # Instances of the default (MediaPipe) estimator working on alternating frames; MediaPipe runs
     # outside Python's GIL, so two keep both cores of a 2-core machine busy.
     landmark_workers: int = field(default=2, metadata=_range(1, 8))

@@ -2,7 +2,8 @@
 
 Pre- and post-processing follow the official demo (`main/inference.py`): crop as in `estimators.crop`, RGB in
 [0, 1] without mean/std normalisation; 6D rotations → axis-angle and camera parameters → translation as the
-official model does (`models.smplerx.decode_outputs`, in fp32 whatever the backend's precision).
+official model does (`models.layout.decode_outputs`: numpy, fp32, whatever the backend and its precision — so
+this module never imports torch itself; only the torch backend does).
 
 The network's translation lives in a virtual camera per crop: focal 5000 px on the 192x256 body input, i.e.
 `5000 / 192 · box_w` image pixels, principal point at the crop-box centre. We re-express it in the image's camera
@@ -18,14 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from mocap_app.backends.base import InferenceBackend
+from mocap_app.backends.base import BackendInfo, InferenceBackend
 from mocap_app.backends.registry import load_backend
 from mocap_app.core.errors import ConfigError
 from mocap_app.core.frames import CameraIntrinsics, Detection, Frame, _frozen_array
 from mocap_app.core.params import SmplxParams
-from mocap_app.models.smplerx import (
+from mocap_app.models.layout import (
     BODY_HM_SHAPE,
     FOCAL,
     INPUT_BODY_HW,
@@ -110,17 +110,22 @@ class SmplerxEstimator:
         self.box_ratio = box_ratio
 
     @classmethod
-    def from_checkpoint(cls, path: Path, backend: str = "auto", device: str = "cpu", precision: str = "fp32",
-                        **options: object) -> SmplerxEstimator:
-        """Open an official checkpoint with `backend` ("auto": the one its suffix names; ModelFileError for a bad
-        file)."""
-        return cls(load_backend(Path(path), backend=backend, device=device, precision=precision),
-                   **options)  # type: ignore[arg-type]
+    def from_checkpoint(cls, path: Path, backend: str = "auto", device: str = "auto", precision: str = "auto",
+                        engines_dir: Path | None = None, **options: object) -> SmplerxEstimator:
+        """Open an official checkpoint (or an .onnx/.engine built from one) with `backend` (auto | torch |
+        onnxruntime | tensorrt, `backends.registry.load_backend`: artifacts built or found in `engines_dir`).
+        ModelFileError for a bad file, DependencyError (with what to install) for a backend that cannot run here."""
+        return cls(load_backend(Path(path), backend=backend, device=device, precision=precision,
+                                engines_dir=engines_dir), **options)  # type: ignore[arg-type]
 
     @property
     def size(self) -> str:
         """The network size the backend runs ("s", "b", "l", "h")."""
         return self.backend.size
+
+    def describe(self) -> BackendInfo:
+        """What the backend runs: name, device, precision, input shape."""
+        return self.backend.describe()
 
     def camera_for(self, frame: Frame) -> CameraIntrinsics:
         if self.intrinsics is None:
@@ -154,10 +159,7 @@ class SmplerxEstimator:
             # BGR → RGB after the warp (same pixels, one small copy); [0, 1], no mean/std.
             crops = np.stack([crop_image(frame.image, box)[:, :, ::-1] for box in chunk])
             batch = np.ascontiguousarray(crops.transpose(0, 3, 1, 2)) / np.float32(255.0)
-            with torch.inference_mode():
-                decoded = decode_outputs({name: torch.from_numpy(np.asarray(value))
-                                          for name, value in self.backend(batch).items()})
-            outputs = {name: value.numpy() for name, value in decoded.items()}
+            outputs = decode_outputs(self.backend(batch))
             results += [self._result(outputs, i, box, person, frame, camera)
                         for i, (box, person) in enumerate(zip(chunk, kept[start:start + self.max_batch],
                                                               strict=True))]

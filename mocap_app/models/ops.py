@@ -71,18 +71,31 @@ def restore_bbox(center: Tensor, size: Tensor, grid_hw: tuple[int, int], image_h
     return torch.stack((x1, y1, w + x1, h + y1), dim=1)
 
 
-def _roi_axis_weights(start: Tensor, end: Tensor, size: int, pooled: int) -> Tensor:
+# Samples per bin and axis an exported graph holds: the official adaptive count ceil(RoI side / 16) is reproduced
+# for RoIs up to 8 x 16 = 128 feature pixels (twice the 64x48 map's height); larger ones average 8 evenly spaced
+# samples per bin instead of more.
+MAX_ROI_SAMPLES = 8
+
+
+def _roi_axis_weights(start: Tensor, end: Tensor, size: int, pooled: int, fixed_samples: int | None = None) -> Tensor:
     """Per-RoI interpolation matrix along one axis for mmcv's avg-mode RoI-align (aligned=False).
 
     The bilinear weight of a sample is a product of a row term and a column term, and so is the validity
     test, so a bin's average factorises into (row weights) x features x (column weights).
     start, end: (K,) RoI borders in feature pixels. Returns (K, pooled, size): row p holds the mean
     interpolation weight of every feature pixel over the samples of bin p.
+    fixed_samples: None sizes the sample grid from the data and accumulates with a scatter (the official numbers,
+    eager only); a number fixes the grid at that many samples (the per-RoI count capped there, unused ones masked)
+    and accumulates with comparisons and sums, so an exported graph has no data-dependent shape and no scatter.
     """
     length = torch.clamp(end - start, min=1.0)  # aligned=False: RoIs are at least one pixel
     bin_size = length / pooled
     num_samples = torch.ceil(length / pooled)  # adaptive sampling grid, sampling_ratio=0
-    max_samples = max(int(num_samples.max()), 1) if num_samples.numel() else 1
+    if fixed_samples is None:
+        max_samples = max(int(num_samples.max()), 1) if num_samples.numel() else 1
+    else:
+        max_samples = fixed_samples
+        num_samples = torch.clamp(num_samples, max=float(fixed_samples))
     p = torch.arange(pooled, device=start.device, dtype=start.dtype)[None, :, None]
     i = torch.arange(max_samples, device=start.device, dtype=start.dtype)[None, None, :]
     bin_size, num_samples, start = bin_size[:, None, None], num_samples[:, None, None], start[:, None, None]
@@ -96,22 +109,29 @@ def _roi_axis_weights(start: Tensor, end: Tensor, size: int, pooled: int) -> Ten
     high = torch.where(at_end, low, low + 1)
     frac = pos - low
     used_f = used.to(pos.dtype)
-    weights = torch.zeros(pos.shape[0], pooled, size, device=pos.device, dtype=pos.dtype)
-    weights.scatter_add_(2, low.long(), (1.0 - frac) * used_f)
-    weights.scatter_add_(2, high.long(), frac * used_f)
+    if fixed_samples is None:
+        weights = torch.zeros(pos.shape[0], pooled, size, device=pos.device, dtype=pos.dtype)
+        weights.scatter_add_(2, low.long(), (1.0 - frac) * used_f)
+        weights.scatter_add_(2, high.long(), frac * used_f)
+    else:
+        pixel = torch.arange(size, device=pos.device, dtype=pos.dtype)
+        weights = (((1.0 - frac) * used_f)[..., None] * (low[..., None] == pixel).to(pos.dtype)
+                   + (frac * used_f)[..., None] * (high[..., None] == pixel).to(pos.dtype)).sum(2)
     return weights / num_samples
 
 
-def roi_align_avg(features: Tensor, boxes: Tensor, batch_index: Tensor, output_hw: tuple[int, int]) -> Tensor:
+def roi_align_avg(features: Tensor, boxes: Tensor, batch_index: Tensor, output_hw: tuple[int, int],
+                  fixed_samples: int | None = None) -> Tensor:
     """RoI-align as mmcv's `roi_align(..., spatial_scale=1.0, sampling_ratio=0, pool_mode='avg', aligned=False)`.
 
     features: (N, C, H, W). boxes: (K, 4) xyxy in feature pixels. batch_index: (K,) int, the image of each box.
+    fixed_samples: see `_roi_axis_weights` (None: the official adaptive grid; MAX_ROI_SAMPLES for a graph export).
     Returns (K, C, output_h, output_w).
     """
     height, width = features.shape[2:]
     boxes = boxes.float()
-    rows = _roi_axis_weights(boxes[:, 1], boxes[:, 3], height, output_hw[0])  # (K, oh, H)
-    cols = _roi_axis_weights(boxes[:, 0], boxes[:, 2], width, output_hw[1])  # (K, ow, W)
+    rows = _roi_axis_weights(boxes[:, 1], boxes[:, 3], height, output_hw[0], fixed_samples)  # (K, oh, H)
+    cols = _roi_axis_weights(boxes[:, 0], boxes[:, 2], width, output_hw[1], fixed_samples)  # (K, ow, W)
     picked = features[batch_index]  # (K, C, H, W)
     rows, cols = rows.to(picked.dtype), cols.to(picked.dtype)
     return rows[:, None] @ picked @ cols[:, None].transpose(-1, -2)

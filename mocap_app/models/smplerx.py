@@ -13,7 +13,6 @@ fp32, outside any reduced-precision backend.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 
 import torch
@@ -21,34 +20,29 @@ import torch.nn as nn
 from torch import Tensor
 
 from .configs import CONFIGS, SmplerxConfig
-from .ops import restore_bbox, roi_align_avg, sample_joint_features, soft_argmax_2d, soft_argmax_3d
-from .rotations import rot6d_to_axis_angle
-
-# Fixed by the released configs (`config_smpler_x_*32.py`); shapes are (height, width) as there.
-INPUT_IMG_HW = (512, 384)  # the crop the network takes
-INPUT_BODY_HW = (256, 192)  # what the ViT sees
-BODY_HM_SHAPE = (16, 16, 12)  # body heat-map (depth, height, width) = ViT patch grid
-HAND_HM_SHAPE = (16, 16, 16)  # hand heat-map and hand RoI output size
-HAND_UPSCALE = 4  # HandRoI upsamples the 16x12 feature map to 64x48
-FOCAL = (5000.0, 5000.0)  # virtual focal length in body-input pixels
-PRINCIPAL_POINT = (96.0, 128.0)  # centre of the 192x256 body input
-CAMERA_3D_SIZE = 2.5
-NUM_TASK_TOKENS = 31
-NUM_BODY_POS_JOINTS = 25  # heat-map joints of the body, order of SPEC §9.1
-NUM_HAND_POS_JOINTS = 20
-NUM_BODY_ROT_JOINTS = 21  # SMPL-X body joints 1..21
-NUM_HAND_ROT_JOINTS = 15
-NUM_BETAS = 10
-NUM_EXPRESSION = 10
-HAND_BOX_EXTENSION = 2.0
-FACE_BOX_EXTENSION = 1.5
-# t_z = k·sigmoid(s): the depth at which a camera_3d_size-metre object fills the body input (double, then fp32)
-DEPTH_SCALE = math.sqrt(FOCAL[0] * FOCAL[1] * CAMERA_3D_SIZE**2 / (INPUT_BODY_HW[0] * INPUT_BODY_HW[1]))
-
-# Network outputs in order (the order an exported graph lists them). Boxes are xyxy in crop pixels (384x512);
-# `joint_img` is (x, y) in body heat-map cells (12x16) plus a depth bin (z), hands included.
-OUTPUT_NAMES = ("root_pose_6d", "body_pose_6d", "lhand_pose_6d", "rhand_pose_6d", "jaw_pose_6d", "betas",
-                "expression", "cam_param", "joint_img", "lhand_bbox", "rhand_bbox", "face_bbox")
+from .layout import (  # noqa: F401 — re-exported: the network's sizes and output names live with the decoder
+    BODY_HM_SHAPE,
+    CAMERA_3D_SIZE,
+    DEPTH_SCALE,
+    FACE_BOX_EXTENSION,
+    FOCAL,
+    HAND_BOX_EXTENSION,
+    HAND_HM_SHAPE,
+    HAND_UPSCALE,
+    INPUT_BODY_HW,
+    INPUT_IMG_HW,
+    NUM_BETAS,
+    NUM_BODY_POS_JOINTS,
+    NUM_BODY_ROT_JOINTS,
+    NUM_EXPRESSION,
+    NUM_HAND_POS_JOINTS,
+    NUM_HAND_ROT_JOINTS,
+    NUM_TASK_TOKENS,
+    OUTPUT_NAMES,
+    PRINCIPAL_POINT,
+)
+from .layout import decode_outputs as decode_numpy
+from .ops import MAX_ROI_SAMPLES, restore_bbox, roi_align_avg, sample_joint_features, soft_argmax_2d, soft_argmax_3d
 
 
 def _linear_stack(dims: list[int], relu_final: bool = False) -> nn.Sequential:
@@ -245,6 +239,9 @@ class HandRoI(nn.Module):
         super().__init__()
         self.deconv = _deconv_stack([dim, dim // 2, dim // 4])
         self.conv = _conv1x1_stack([dim // 4, dim], bnrelu_final=False)
+        # None: the official data-sized RoI sample grid (eager); graphs (ONNX export, torch.compile, CUDA graphs)
+        # need a fixed one: `use_fixed_roi_grid`.
+        self.roi_samples: int | None = None
 
     def forward(self, img_feat: Tensor, lhand_bbox: Tensor, rhand_bbox: Tensor) -> Tensor:
         feat = self.deconv(img_feat)  # (B, D/4, 64, 48)
@@ -257,8 +254,8 @@ class HandRoI(nn.Module):
                                      box[:, 1] / INPUT_BODY_HW[0] * BODY_HM_SHAPE[1] * HAND_UPSCALE,
                                      box[:, 2] / INPUT_BODY_HW[1] * BODY_HM_SHAPE[2] * HAND_UPSCALE,
                                      box[:, 3] / INPUT_BODY_HW[0] * BODY_HM_SHAPE[1] * HAND_UPSCALE), 1))
-        left = torch.flip(roi_align_avg(feat, rois[0], index, out_hw), [3])
-        right = roi_align_avg(feat, rois[1], index, out_hw)
+        left = torch.flip(roi_align_avg(feat, rois[0], index, out_hw, self.roi_samples), [3])
+        right = roi_align_avg(feat, rois[1], index, out_hw, self.roi_samples)
         return self.conv(torch.cat((left, right)))
 
 
@@ -336,15 +333,20 @@ class SMPLerX(nn.Module):
                        _hand_to_body_cells(hand_joint_img[batch:], rhand_bbox)]
         joint_img = torch.cat((body_joint_img, *hand_joints), 1)
 
-        to_crop = torch.tensor([INPUT_IMG_HW[1] / INPUT_BODY_HW[1], INPUT_IMG_HW[0] / INPUT_BODY_HW[0]] * 2,
-                               device=img.device)
         return {
             "root_pose_6d": root_pose_6d, "body_pose_6d": body_pose_6d,
             "lhand_pose_6d": hand_pose_6d[:batch], "rhand_pose_6d": hand_pose_6d[batch:],
             "jaw_pose_6d": jaw_pose_6d, "betas": betas, "expression": expression, "cam_param": cam_param,
-            "joint_img": joint_img, "lhand_bbox": lhand_bbox * to_crop, "rhand_bbox": rhand_bbox * to_crop,
-            "face_bbox": face_bbox * to_crop,
+            "joint_img": joint_img, "lhand_bbox": _body_to_crop_pixels(lhand_bbox),
+            "rhand_bbox": _body_to_crop_pixels(rhand_bbox), "face_bbox": _body_to_crop_pixels(face_bbox),
         }
+
+
+def _body_to_crop_pixels(box: Tensor) -> Tensor:
+    """(B, 4) xyxy in body-input pixels → crop pixels. Scaled column by column with Python numbers (the same
+    products as a tensor of factors) so that no host-to-device copy sits in the graph (CUDA graph capture)."""
+    scale_x, scale_y = INPUT_IMG_HW[1] / INPUT_BODY_HW[1], INPUT_IMG_HW[0] / INPUT_BODY_HW[0]
+    return torch.stack((box[:, 0] * scale_x, box[:, 1] * scale_y, box[:, 2] * scale_x, box[:, 3] * scale_y), 1)
 
 
 def _hand_to_body_cells(joints: Tensor, box: Tensor) -> Tensor:
@@ -358,31 +360,18 @@ def _hand_to_body_cells(joints: Tensor, box: Tensor) -> Tensor:
 
 
 def decode_outputs(raw: Mapping[str, Tensor]) -> dict[str, Tensor]:
-    """Raw network outputs → the official test-mode outputs, computed in fp32.
+    """`models.layout.decode_outputs` (numpy, fp32: the one decoder every backend shares) for torch tensors:
+    returns float32 tensors on the device of `root_pose_6d`, with the keys and shapes documented there."""
+    device = torch.as_tensor(raw["root_pose_6d"]).device
+    decoded = decode_numpy({name: torch.as_tensor(raw[name]).detach().float().cpu().numpy() for name in OUTPUT_NAMES})
+    return {name: torch.from_numpy(value).to(device) for name, value in decoded.items()}
 
-    Returns smplx_root_pose (B, 3), smplx_body_pose (B, 63), smplx_lhand_pose (B, 45) un-mirrored,
-    smplx_rhand_pose (B, 45), smplx_jaw_pose (B, 3) — axis-angle, radians; smplx_shape (B, 10);
-    smplx_expr (B, 10); cam_trans (B, 3): SMPL-X translation in metres in the virtual camera (focal 5000,
-    principal point (96, 128) on the 192x256 body input); joint_img, lhand_bbox, rhand_bbox, face_bbox as given.
-    """
-    f32 = {name: torch.as_tensor(raw[name]).float() for name in OUTPUT_NAMES}
-    batch = f32["root_pose_6d"].shape[0]
 
-    def axis_angle(name: str) -> Tensor:
-        return rot6d_to_axis_angle(f32[name].reshape(-1, 6)).reshape(batch, -1)
-
-    lhand = axis_angle("lhand_pose_6d").reshape(batch, NUM_HAND_ROT_JOINTS, 3)
-    lhand = torch.cat((lhand[:, :, 0:1], -lhand[:, :, 1:3]), 2).reshape(batch, -1)  # mirror back: (x, -y, -z)
-    cam = f32["cam_param"]
-    depth = torch.tensor([DEPTH_SCALE], dtype=torch.float32, device=cam.device) * torch.sigmoid(cam[:, 2])
-    return {
-        "smplx_root_pose": axis_angle("root_pose_6d"), "smplx_body_pose": axis_angle("body_pose_6d"),
-        "smplx_lhand_pose": lhand, "smplx_rhand_pose": axis_angle("rhand_pose_6d"),
-        "smplx_jaw_pose": axis_angle("jaw_pose_6d"), "smplx_shape": f32["betas"], "smplx_expr": f32["expression"],
-        "cam_trans": torch.cat((cam[:, :2], depth[:, None]), 1),
-        "joint_img": f32["joint_img"], "lhand_bbox": f32["lhand_bbox"], "rhand_bbox": f32["rhand_bbox"],
-        "face_bbox": f32["face_bbox"],
-    }
+def use_fixed_roi_grid(model: nn.Module, samples: int = MAX_ROI_SAMPLES) -> None:
+    """Give the network's hand RoI-align a fixed sample grid (`models.ops.roi_align_avg`), which graph capture and
+    export need (no data-dependent shape); equal to the official rule for RoIs up to `samples` x 16 feature pixels."""
+    if isinstance(model, SMPLerX):
+        model.hand_roi_net.roi_samples = samples
 
 
 def build_smplerx(size: str, device: str | torch.device | None = None) -> SMPLerX:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mocap_app.backends.base import PRECISIONS
-from mocap_app.backends.registry import BACKENDS
+from mocap_app.backends.registry import BACKENDS, default_precision
 from mocap_app.capture import IMAGE_SUFFIXES, CaptureThread, SourceInfo, open_source
 from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import (
@@ -281,9 +281,10 @@ def build_estimators(options: ProcessOptions, config: AppConfig) -> list:  # -> 
     else:
         logger.warning("No SMPL-X model files in %s: SMPLer-X hand poses stay relative to the mean hand.",
                        body_models)
-    precision = "fp32" if options.precision == "auto" else options.precision  # SMPLer-X runs on the CPU here
+    # auto: fp16 where a GPU runs the network, fp32 on the CPU; the backend and device are chosen by the registry
+    precision = default_precision(options.backend) if options.precision == "auto" else options.precision
     path = checkpoint_path(options, config)
-    estimator = SmplerxEstimator.from_checkpoint(path, backend=options.backend, precision=precision,
+    estimator = SmplerxEstimator.from_checkpoint(path, backend=options.backend, device="auto", precision=precision,
                                                  hand_mean=hand_mean)
     loaded = f"smplerx-{estimator.size}"
     if options.model not in (SIZE_FROM_CHECKPOINT, loaded):

@@ -120,9 +120,12 @@ def test_backend_table_picks_by_suffix_and_lists_what_it_supports(tiny_network, 
     assert backend_for_file(Path("smpler_x_s32.pth.tar")).name == "torch"
     assert backend_for_file(Path("SMPLER_X.PTH")).name == "torch"
     with pytest.raises(UnsupportedFormatError) as info:
-        backend_for_file(Path("model.onnx"))
-    assert "torch: .pth.tar, .pth, .pt" in info.value.hint
-    backend = load_backend(save(tmp_path / "tiny.pth.tar", {"network": tiny_network}), precision="fp32")
+        backend_for_file(Path("model.tflite"))
+    assert "torch: .pth.tar, .pth, .pt; onnxruntime: .onnx; tensorrt: .engine" in info.value.hint
+    assert backend_for_file(Path("m.onnx")).name == "onnxruntime"
+    assert backend_for_file(Path("m.engine")).name == "tensorrt"
+    backend = load_backend(save(tmp_path / "tiny.pth.tar", {"network": tiny_network}), precision="fp32",
+                           engines_dir=tmp_path / "engines")
     from mocap_app.backends.base import InferenceBackend
     from mocap_app.backends.torch_backend import TorchBackend
 

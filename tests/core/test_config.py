@@ -70,7 +70,7 @@ def test_bad_files_name_the_key_and_the_allowed_values(tmp_path: Path, text: str
 def test_hints_list_allowed_values() -> None:
     with pytest.raises(ConfigError) as info:
         load_config(None, ["model.backend=cuda"])
-    assert info.value.hint == "Valid 'model.backend' values are: auto, torch."
+    assert info.value.hint == "Valid 'model.backend' values are: auto, torch, onnxruntime, tensorrt."
     with pytest.raises(ConfigError, match="not of the form"):
         load_config(None, ["backend"])
     with pytest.raises(ConfigError, match="does not exist"):
