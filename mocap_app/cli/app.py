@@ -35,6 +35,7 @@ from . import (
     bench_smoothing,
     bench_soak,
     bench_stream,
+    build_engine,
     doctor,
     eval_conditions,
     eval_real,
@@ -65,6 +66,7 @@ app.command("live")(live.live_command)
 app.command("process")(process.process_command)
 app.command("export", epilog=export.EPILOG)(export.export_command)
 app.command("doctor")(doctor.doctor)
+app.command("build-engine")(build_engine.build_engine)
 app.command("stream-listen")(stream_listen.stream_listen)
 for name, command in (("capture", bench_capture.bench_capture), ("detect", bench_detect.bench_detect),
                       ("export", bench_export.bench_export), ("landmarks", bench_landmarks.bench_landmarks),

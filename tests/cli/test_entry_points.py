@@ -28,7 +28,7 @@ def test_python_dash_m_runs_the_same_commands() -> None:
 
 def test_every_command_is_registered_by_the_app_itself() -> None:
     names = {c.name for c in app.registered_commands}
-    assert names == {"live", "process", "export", "doctor", "stream-listen"}
+    assert names == {"live", "process", "export", "doctor", "stream-listen", "build-engine"}
     assert {c.name for c in bench_app.registered_commands} == {
         "capture", "detect", "export", "landmarks", "live", "longtake", "model", "pipeline", "render", "smoothing",
         "soak", "stream"}
