@@ -61,7 +61,8 @@ def process_command(
                              "where the camera saw the body (camera at the origin)."),
     keep_journal: bool = typer.Option(False, "--keep-journal", help="Keep the crash-safe recording afterwards."),
     stream: str = typer.Option(None, "--stream", help="Also send the motion live to a VMC receiver "
-                               "(vmc://HOST:PORT: VSeeFace, Warudo, VNyan, EVMC4U...), paced at the video's fps."),
+                               "(vmc://HOST:PORT: VSeeFace, Warudo, VNyan, EVMC4U...), paced at the video's fps: "
+                               "the person followed, or --person ID."),
     stream_fps: float = typer.Option(None, "--stream-fps", help="Send at most this many frames a second "
                                      "(default: every frame)."),
 ) -> None:
@@ -83,7 +84,8 @@ def process_command(
                                            max_people=max_people, person=person, overlay=overlay, mesh=mesh,
                                            smoothing=smoothing, keep_journal=keep_journal,
                                            export=ExportOptions(bone_names=bone_names, root=root),
-                                           stream=stream_option(stream, stream_fps, realtime=True))
+                                           stream=stream_option(stream, stream_fps, realtime=True,
+                                                                track_id=int(person) if person.isdigit() else None))
     for input_path, outs in plan.items():
         check_input(input_path, config)
         check_request(outs, options, config)

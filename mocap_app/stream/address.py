@@ -56,14 +56,15 @@ def parse_stream_address(text: str, max_fps: float | None = None, realtime: bool
     return StreamConfig(parts.hostname, port, max_fps, realtime, track_id)
 
 
-def stream_option(address: str | None, max_fps: float | None, realtime: bool) -> StreamConfig | None:
+def stream_option(address: str | None, max_fps: float | None, realtime: bool,
+                  track_id: int | None = None) -> StreamConfig | None:
     """The `--stream ADDRESS` / `--stream-fps N` pair of a command → its StreamConfig, None without --stream."""
     if address is None:
         if max_fps is not None:
             raise ConfigError("--stream-fps sets the rate of a stream, but no --stream was given.",
                               "Add --stream vmc://HOST:PORT, or drop --stream-fps.")
         return None
-    return parse_stream_address(address, max_fps, realtime)
+    return parse_stream_address(address, max_fps, realtime, track_id)
 
 
 def unused_udp_port(host: str = "127.0.0.1") -> int:
