@@ -20,6 +20,7 @@ from mocap_app.core.params import MotionClip, SmplxParams, split_full_pose
 from mocap_app.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap_app.core.skeleton import JOINT_INDEX, NUM_JOINTS, forward_kinematics
 
+from .feet import sole_points
 from .rest_skeleton import REST_JOINTS
 
 
@@ -171,3 +172,121 @@ def swinging_clip(num_frames: int, fps: float = 30.0, seed: int = 0) -> MotionCl
     transl = np.stack([0.2 * np.sin(0.5 * t[:, 0, 0]), np.full(num_frames, 0.3), 3.0 + 0.01 * t[:, 0, 0]], axis=1)
     camera = CameraIntrinsics(fx=600.0, fy=600.0, cx=320.0, cy=240.0, width=640, height=480)
     return MotionClip.from_full_pose(pose, transl, fps, camera)
+
+
+# ---------------------------------------------------------------- motions that move over the floor
+
+
+@dataclass(frozen=True)
+class GroundedMotion:
+    """A motion with its path over a level floor, for foot-contact ground truth.
+
+    pose: (T, 55, 3) axis-angle as in `Motion` (pose[:, 0] includes the heading). root: (T, 3) metres,
+    model frame (y up): smplx `transl` that puts the soles on the floor y = 0, planted feet not moving.
+    contact: (T, 2) bool, left and right foot planted. fps: frames per second.
+    """
+
+    name: str
+    pose: np.ndarray
+    root: np.ndarray
+    contact: np.ndarray
+    fps: float
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.pose.shape[0])
+
+
+def ground(name: str, pose: np.ndarray, fps: float, lift_m: np.ndarray | None = None,
+           rest_joints: np.ndarray = REST_JOINTS) -> GroundedMotion:
+    """`pose` walked over the floor: in each frame the lowest foot stands on it and stays where it landed
+    (a foot that becomes the lowest is planted where it is). lift_m: (T,) height of the whole body above
+    that (a jump's flight); a foot is in contact when it is planted or as low as the planted one, and
+    the body is not lifted."""
+    rotations, joints = forward_kinematics(rest_joints, axis_angle_to_matrix(pose))
+    soles = sole_points(rotations, joints, rest_joints)  # (T, 2, 2, 3), root at the origin
+    lowest = soles[..., 1].min(axis=2)  # (T, 2) model y: up
+    centres = soles.mean(axis=2)
+    num = len(pose)
+    root = np.zeros((num, 3))
+    stance, anchor = -1, np.zeros(3)
+    for t in range(num):
+        foot = int(np.argmin(lowest[t]))
+        if foot != stance:
+            previous = root[t - 1] if t else np.zeros(3)
+            anchor, stance = centres[t, foot] + previous, foot
+        root[t] = anchor - centres[t, foot]
+        root[t, 1] = -lowest[t, foot]
+    lift = np.zeros(num) if lift_m is None else np.asarray(lift_m, dtype=np.float64)
+    root[:, 1] += lift
+    contact = (lowest - lowest.min(axis=1, keepdims=True) < 1e-4) & (lift[:, None] <= 0)
+    return GroundedMotion(name, pose, root, contact, fps)
+
+
+def walk(num_frames: int, fps: float = 30.0, cadence_hz: float = 0.9) -> GroundedMotion:
+    """Walking forward: legs swing from the hips, the swinging knee bends, feet land flat, arms swing."""
+    pose = np.zeros((num_frames, 55, 3))
+    _arms_down(pose)
+    phase = 2 * np.pi * cadence_hz * np.arange(num_frames) / fps
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        swing = sign * np.sin(phase)  # > 0: the thigh ahead
+        hip = -0.35 * swing
+        knee = 1.1 * np.maximum(0.0, sign * np.cos(phase)) ** 2  # bends while the leg swings forward
+        _joint(pose, f"{side}_hip", 0, hip)
+        _joint(pose, f"{side}_knee", 0, knee)
+        _joint(pose, f"{side}_ankle", 0, -(hip + knee) * 0.8)
+        _joint(pose, f"{side}_shoulder", 1, 0.3 * swing * sign)
+    return ground("walk", pose, fps)
+
+
+def pivot_turn(num_frames: int, fps: float = 30.0, turn_deg: float = 150.0) -> GroundedMotion:
+    """Standing on the right foot, the left knee raised, the body turns on the planted foot."""
+    pose = np.zeros((num_frames, 55, 3))
+    _arms_down(pose, 0.8)
+    _joint(pose, "left_hip", 0, -0.7)
+    _joint(pose, "left_knee", 0, 1.2)
+    _joint(pose, "pelvis", 1, np.radians(turn_deg) * _phase(2 * num_frames)[:num_frames])
+    return ground("pivot_turn", pose, fps)
+
+
+def jump(num_frames: int, fps: float = 30.0, height_m: float = 0.25) -> GroundedMotion:
+    """Crouch, jump straight up (feet leave the floor for a ballistic flight), land in a crouch, stand."""
+    pose = np.zeros((num_frames, 55, 3))
+    t = np.arange(num_frames) / fps
+    flight_s = 2 * np.sqrt(2 * height_m / 9.81)
+    start = 0.45 * num_frames / fps - flight_s / 2
+    tau = (t - start) / flight_s
+    airborne = (tau > 0) & (tau < 1)
+    lift = np.where(airborne, 4 * height_m * tau * (1 - tau), 0.0)
+    # Crouches before take-off and after landing (0.3 s wide), legs straight in the air.
+    crouch = np.exp(-0.5 * ((t - start + 0.15) / 0.1) ** 2) + np.exp(-0.5 * ((t - start - flight_s - 0.15) / 0.1) ** 2)
+    for side in ("left", "right"):
+        _joint(pose, f"{side}_hip", 0, -0.9 * crouch)
+        _joint(pose, f"{side}_knee", 0, 1.4 * crouch)
+        _joint(pose, f"{side}_ankle", 0, -0.5 * crouch)
+    _arms_down(pose, 1.0 - 0.8 * np.clip(lift / height_m, 0, 1))
+    return ground("jump", pose, fps, lift)
+
+
+def grounded_squat(num_frames: int, fps: float = 30.0) -> GroundedMotion:
+    """`squat` with both feet planted (the body sinks and leans back over them)."""
+    return ground("squat", squat(num_frames), fps)
+
+
+GROUNDED_MOTIONS: dict[str, Callable[[int], GroundedMotion]] = {
+    "walk": walk, "pivot_turn": pivot_turn, "squat": grounded_squat, "jump": jump,
+}
+
+
+def place_grounded(motion: GroundedMotion, camera: CameraIntrinsics, distance_m: float = 3.5, yaw_deg: float = 0.0,
+                   floor_offset_m: float = 1.0) -> MotionClip:
+    """`motion` on a floor `floor_offset_m` below a level camera's optical axis, its path centred `distance_m`
+    in front of it; yaw_deg as in `place_in_camera`. Returns the clip (camera frame) with the true contacts."""
+    turn = _FACE_CAMERA @ axis_angle_to_matrix(np.array([0.0, np.radians(yaw_deg), 0.0]))
+    pose = np.array(motion.pose, dtype=np.float64)
+    pose[:, 0] = matrix_to_axis_angle(turn @ axis_angle_to_matrix(pose[:, 0]))
+    transl = motion.root @ turn.T  # the pelvis rests at the origin: transl turns like a position
+    middle = (transl.max(axis=0) + transl.min(axis=0)) / 2
+    transl += np.array([-middle[0], floor_offset_m, distance_m - middle[2]])
+    return MotionClip.from_full_pose(pose, transl, motion.fps, camera,
+                                     foot_contact=motion.contact.astype(np.float32))

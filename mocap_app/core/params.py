@@ -180,6 +180,8 @@ class MotionClip(_SmplxArrays):
     timestamp_ns: (T,) int64 capture timestamps.
     fps: frame rate of the source, frames per second. track_id: the person's identity.
     source: free-form metadata (input file, estimator, config) — JSON-serialisable values only.
+    foot_contact: (T, 2) float32 in [0, 1], left and right foot: 1 where the foot is planted on the floor
+        (`body.feet.clean_feet`), or None when contacts were not detected (clips from before they were).
     """
 
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -194,6 +196,7 @@ class MotionClip(_SmplxArrays):
     track_id: int = 0
     gender: str = "neutral"
     source: dict | None = None
+    foot_contact: np.ndarray | None = None
 
     # name -> (dtype, per-frame shape)
     ARRAY_SPECS: ClassVar[dict[str, tuple[type, tuple[int, ...]]]] = CLIP_ARRAYS
@@ -207,6 +210,9 @@ class MotionClip(_SmplxArrays):
         if self.gender not in ("neutral", "male", "female"):
             raise ValueError(f"gender must be neutral, male or female, got {self.gender!r}")
         object.__setattr__(self, "source", dict(self.source or {}))
+        if self.foot_contact is not None:
+            object.__setattr__(self, "foot_contact",
+                               _frozen_array(self.foot_contact, np.float32, (num_frames, 2), "foot_contact"))
 
     @property
     def num_frames(self) -> int:
@@ -260,6 +266,8 @@ class MotionClip(_SmplxArrays):
             "gender": np.array(self.gender),
             "source_json": np.array(json.dumps(self.source, sort_keys=True)),
         }
+        if self.foot_contact is not None:  # optional: clips without it load as before
+            arrays["foot_contact"] = self.foot_contact
         return arrays
 
     def save(self, path: Path) -> Path:
@@ -298,7 +306,8 @@ class MotionClip(_SmplxArrays):
         try:
             return cls(**{name: contents[name] for name in cls.ARRAY_SPECS},
                        fps=float(contents["fps"]), track_id=int(contents["track_id"]),
-                       gender=str(contents["gender"]), source=json.loads(str(contents["source_json"])))
+                       gender=str(contents["gender"]), source=json.loads(str(contents["source_json"])),
+                       foot_contact=contents.get("foot_contact"))
         except ValueError as exc:
             raise ClipFormatError(f"{path}: {exc}.", hint) from exc
 

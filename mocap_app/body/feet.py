@@ -1,0 +1,464 @@
+"""Feet that stay planted: contact detection, a floor, two-bone leg IK and the clean-up of a clip.
+
+Geometry: each foot has two sole points, the toe (smplx's `*_foot` joint, the ball of the foot) and a
+heel under the ankle at the toe's rest height; their mean is the foot's centre. A foot is in contact when
+its lowest sole point is near the floor and its centre is slow, with hysteresis.
+
+`clean_feet` (offline, after smoothing): fits the floor plane to the slow feet, levels the clip's frame so
+the floor is horizontal (y = its height in the camera's y-down frame), removes the root's vertical drift,
+moves the root horizontally so planted feet do not slide, pins each planted foot flat on the floor at its
+contact position (two-bone IK, blended in and out) and lifts any foot below the floor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from mocap_app.core.errors import ConfigError
+from mocap_app.core.params import MotionClip, split_full_pose
+from mocap_app.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from mocap_app.core.skeleton import JOINT_INDEX, PARENTS, forward_kinematics
+
+from .rest_skeleton import REST_JOINTS
+
+SIDES = ("left", "right")
+HIPS = np.array([JOINT_INDEX[f"{s}_hip"] for s in SIDES])
+KNEES = np.array([JOINT_INDEX[f"{s}_knee"] for s in SIDES])
+ANKLES = np.array([JOINT_INDEX[f"{s}_ankle"] for s in SIDES])
+TOES = np.array([JOINT_INDEX[f"{s}_foot"] for s in SIDES])
+FEET_MODES = ("off", "lock")
+_CAMERA_UP = np.array([0.0, -1.0, 0.0])  # OpenCV camera frame: y points down
+_MODEL_UP = np.array([0.0, 1.0, 0.0])  # smplx model frame: the sole's normal in the rest pose
+
+
+@dataclass(frozen=True)
+class FeetConfig:
+    """Contact detection and locking parameters.
+
+    contact_height_m: (certain, none) lowest sole point above the floor, metres: contact is certain below
+        the first, impossible above the second. contact_speed_mps: (certain, none) foot centre speed, m/s.
+    on, off: hysteresis thresholds on the contact probability. min_contact_frames: shorter contacts are
+        dropped. blend_frames: frames over which a lock blends in before and out after a contact.
+    drift_sigma_s: time scale of the vertical drift removed from the root (Gaussian sigma, seconds).
+    rest_min_s: the shortest time a slow foot counts as resting for the floor and the drift (a jump's apex is
+        slow for 0.16 s).
+    floor_tilt_weight: ridge weight keeping the floor level with the camera when the feet cover little of it.
+    """
+
+    contact_height_m: tuple[float, float] = (0.03, 0.08)
+    contact_speed_mps: tuple[float, float] = (0.25, 0.8)
+    on: float = 0.6
+    off: float = 0.35
+    min_contact_frames: int = 4
+    blend_frames: int = 4
+    drift_sigma_s: float = 0.25
+    rest_min_s: float = 0.25
+    floor_tilt_weight: float = 0.02
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The plane {p : normal · p = offset_m}, camera frame; normal: (3,) unit, pointing up (away from the ground)."""
+
+    normal: np.ndarray
+    offset_m: float
+
+    def height(self, points: np.ndarray) -> np.ndarray:
+        """(...,) metres above the floor of points (..., 3)."""
+        return np.asarray(points) @ self.normal - self.offset_m
+
+
+@dataclass(frozen=True)
+class FootContacts:
+    """probability: (T, 2) float in [0, 1] per frame, feet in `SIDES` order. contact: (T, 2) bool decisions."""
+
+    probability: np.ndarray
+    contact: np.ndarray
+
+
+@dataclass(frozen=True)
+class FeetResult:
+    """clip: the cleaned clip (leveled frame; `foot_contact` set). contacts: the detected contacts.
+    floor: the floor in the cleaned clip's frame. leveling: (3, 3) rotation from the input clip's camera
+    frame to the cleaned clip's frame."""
+
+    clip: MotionClip
+    contacts: FootContacts
+    floor: Floor
+    leveling: np.ndarray
+
+
+def check_feet_mode(mode: str) -> str:
+    if mode not in FEET_MODES:
+        raise ConfigError(f"feet = {mode!r} is not a feet mode.", f"Use one of {', '.join(FEET_MODES)}.")
+    return mode
+
+
+# ---------------------------------------------------------------- geometry
+
+
+def sole_offsets(rest_joints: np.ndarray = REST_JOINTS) -> np.ndarray:
+    """(2, 2, 3) heel and toe of each foot relative to its ankle in the rest pose (model frame, metres)."""
+    rest = np.asarray(rest_joints, dtype=np.float64)
+    heel = rest[ANKLES].copy()
+    heel[:, 1] = rest[TOES, 1]  # under the ankle, at the toe's height: the flat sole
+    return np.stack([heel, rest[TOES]], axis=1) - rest[ANKLES][:, None, :]
+
+
+def sole_points(rotations: np.ndarray, joints: np.ndarray, rest_joints: np.ndarray = REST_JOINTS) -> np.ndarray:
+    """(T, 2, 2, 3) heel and toe of each foot from forward kinematics' global rotations (T, 55, 3, 3) and
+    joints (T, 55, 3)."""
+    offsets = sole_offsets(rest_joints)
+    return joints[:, ANKLES, None, :] + np.einsum("tfab,fpb->tfpa", rotations[:, ANKLES], offsets)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) the smallest rotations taking unit vectors a (..., 3) to b (..., 3)."""
+    axis = np.cross(a, b)
+    sin = np.linalg.norm(axis, axis=-1, keepdims=True)
+    angle = np.arctan2(sin, (a * b).sum(axis=-1, keepdims=True))
+    return axis_angle_to_matrix(axis / np.maximum(sin, 1e-12) * angle)
+
+
+def _frames(direction: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) orthonormal frames with columns direction, normal (made orthogonal to it), their cross."""
+    d = _unit(direction)
+    n = _unit(normal - (normal * d).sum(axis=-1, keepdims=True) * d)
+    return np.stack([d, n, np.cross(d, n)], axis=-1)
+
+
+@dataclass(frozen=True)
+class LegSolution:
+    """Two-bone IK result, per frame: knee, ankle: (T, 3) new positions; hip_delta, knee_delta: (T, 3, 3) world
+    rotations to apply to the thigh's and the shank's global rotations."""
+
+    knee: np.ndarray
+    ankle: np.ndarray
+    hip_delta: np.ndarray
+    knee_delta: np.ndarray
+
+
+def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np.ndarray,
+                hinge: np.ndarray) -> LegSolution:
+    """Put the ankle on `target` keeping the hip, both bone lengths and the knee's bend side.
+
+    hip, knee, ankle, target: (T, 3). hinge: (T, 3) the knee's flexion axis, used for the bend plane where the
+    leg is straight (its sign where the leg is bent is taken from the leg itself). The knee stays in the plane
+    through hip and target that holds the current bend direction; a target out of reach gets the straight
+    leg pointing at it (never a flipped knee).
+    """
+    thigh, shank = knee - hip, ankle - knee
+    upper = np.linalg.norm(thigh, axis=-1)
+    lower = np.linalg.norm(shank, axis=-1)
+    bend = np.cross(thigh, ankle - hip)
+    bend_size = np.linalg.norm(bend, axis=-1)
+    # A bent leg gives its own plane; a straight (or hyper-extended) one uses the knee's hinge axis.
+    use_hinge = (bend_size < 1e-3 * upper * lower) | ((bend * hinge).sum(axis=-1) < 0)
+    normal = np.where(use_hinge[:, None], hinge, bend)
+    reach = target - hip
+    distance = np.linalg.norm(reach, axis=-1)
+    direction = _unit(reach)
+    normal = _unit(normal - (normal * direction).sum(axis=-1, keepdims=True) * direction)
+    side = np.cross(direction, normal)  # in the bend plane, perpendicular to the reach, towards the knee
+    d = np.clip(distance, np.abs(upper - lower) + 1e-9, upper + lower)
+    cos = np.clip((upper**2 + d**2 - lower**2) / (2 * upper * d), -1.0, 1.0)
+    sin = np.sqrt(1.0 - cos**2)
+    new_knee = hip + upper[:, None] * (cos[:, None] * direction + sin[:, None] * side)
+    new_ankle = hip + d[:, None] * direction
+    old_normal = np.where(use_hinge[:, None], hinge, bend)
+    hip_delta = _frames(new_knee - hip, normal) @ np.swapaxes(_frames(thigh, old_normal), -1, -2)
+    knee_delta = _frames(new_ankle - new_knee, normal) @ np.swapaxes(_frames(shank, old_normal), -1, -2)
+    return LegSolution(new_knee, new_ankle, hip_delta, knee_delta)
+
+
+def _local_from_global(global_rotations: np.ndarray) -> np.ndarray:
+    """(T, J, 3, 3) local rotations of global ones (the inverse of forward kinematics' rotation part)."""
+    local = global_rotations.copy()
+    for j, parent in enumerate(PARENTS[: global_rotations.shape[1]]):
+        if parent >= 0:
+            local[:, j] = np.swapaxes(global_rotations[:, parent], -1, -2) @ global_rotations[:, j]
+    return local
+
+
+def pin_feet(rotations: np.ndarray, joints: np.ndarray, ankle_targets: np.ndarray, ankle_rotations: np.ndarray,
+             weight: np.ndarray) -> np.ndarray:
+    """Global rotations (T, 55, 3, 3) after solving each leg where its weight (T, 2) is above zero.
+
+    joints: (T, 55, 3) positions from the same forward kinematics. ankle_targets: (T, 2, 3) ankle positions;
+    ankle_rotations: (T, 2, 3, 3) ankle global rotations; both already blended by the weight.
+    """
+    out = rotations.copy()
+    for f in range(2):
+        frames = np.flatnonzero(weight[:, f] > 0)
+        if not len(frames):
+            continue
+        hip, knee, ankle = HIPS[f], KNEES[f], ANKLES[f]
+        solution = two_bone_ik(joints[frames, hip], joints[frames, knee], joints[frames, ankle],
+                               ankle_targets[frames, f], rotations[frames, knee][:, :, 0])
+        out[frames, hip] = solution.hip_delta @ rotations[frames, hip]
+        out[frames, knee] = solution.knee_delta @ rotations[frames, knee]
+        # The ankle's children (the toes) keep their rotation relative to the ankle.
+        toe_local = np.swapaxes(rotations[frames, ankle], -1, -2) @ rotations[frames, TOES[f]]
+        out[frames, ankle] = ankle_rotations[frames, f]
+        out[frames, TOES[f]] = ankle_rotations[frames, f] @ toe_local
+    return out
+
+
+def flat_ankles(ankle_rotations: np.ndarray, up: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(T, 2, 3, 3) ankle global rotations turned (by `weight` (T, 2) of the way) so the sole lies on a floor
+    whose up is `up` (3,), the foot's heading kept."""
+    sole_up = ankle_rotations @ _MODEL_UP
+    align = matrix_to_axis_angle(rotation_between(sole_up, np.broadcast_to(up, sole_up.shape)))
+    return axis_angle_to_matrix(align * weight[..., None]) @ ankle_rotations
+
+
+# ---------------------------------------------------------------- floor and contacts
+
+
+def fit_floor(points: np.ndarray, up: np.ndarray = _CAMERA_UP, tilt_weight: float = 0.005,
+              iterations: int = 4, band_m: float = 0.03) -> Floor:
+    """The floor under sole points (N, 3) of slow feet, camera frame.
+
+    A least-squares plane (heights along `up` as a linear function of the two other axes) with a ridge
+    penalty `tilt_weight` (per square metre of spread) keeping it level when the points span little; each
+    pass keeps the points within `band_m` above the plane (lifted heels, slow feet in the air).
+    """
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    if len(points) < 3:
+        raise ValueError("a floor needs at least 3 points")
+    e1 = _unit(np.cross(up, [0.0, 0.0, 1.0]) if abs(up[2]) < 0.9 else np.cross(up, [1.0, 0.0, 0.0]))
+    e2 = np.cross(up, e1)
+    design = np.stack([points @ e1, points @ e2, np.ones(len(points))], axis=1)
+    heights = points @ up
+    keep = np.ones(len(points), bool)
+    coefficients = np.zeros(3)
+    for iteration in range(iterations):
+        a, h = design[keep], heights[keep]
+        penalty = np.diag([tilt_weight * len(h), tilt_weight * len(h), 0.0])
+        coefficients = np.linalg.solve(a.T @ a + penalty, a.T @ h)
+        residual = heights - design @ coefficients
+        # The floor is the lowest surface: the first plane lies between the floor and raised feet at rest, the
+        # points above it go; later, points well below the floor are noise.
+        keep = (residual < band_m) & ((residual > -band_m) | (iteration == 0))
+        if keep.sum() < 3:
+            break
+    a, b, c = coefficients
+    normal_raw = up - a * e1 - b * e2
+    scale = np.linalg.norm(normal_raw)
+    return Floor(normal_raw / scale, float(c / scale))
+
+
+def _ramp(value: np.ndarray, certain: float, none: float) -> np.ndarray:
+    return np.clip((none - value) / (none - certain), 0.0, 1.0)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of every run of True in a (T,) bool mask."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def hysteresis(probability: np.ndarray, on: float, off: float, min_frames: int) -> np.ndarray:
+    """(T,) bool: True from where `probability` (T,) rises above `on` until it falls below `off`; runs and then
+    gaps shorter than `min_frames` removed."""
+    state, out = False, np.zeros(len(probability), bool)
+    for t, p in enumerate(probability):
+        state = p >= on if not state else p >= off
+        out[t] = state
+    for start, end in _runs(out):
+        if end - start < min_frames:
+            out[start:end] = False
+    for start, end in _runs(~out):  # a foot that rests, lifts for a moment and rests again stayed
+        if end - start < min_frames and start > 0 and end < len(out):
+            out[start:end] = True
+    return out
+
+
+def contact_probability(height_m: np.ndarray, speed_mps: np.ndarray, config: FeetConfig) -> np.ndarray:
+    """Contact probability (...) from the lowest sole point's height above the floor and the foot's speed."""
+    return _ramp(height_m, *config.contact_height_m) * _ramp(speed_mps, *config.contact_speed_mps)
+
+
+def detect_contacts(heights_m: np.ndarray, speeds_mps: np.ndarray, config: FeetConfig) -> FootContacts:
+    """Contacts of both feet from heights (T, 2) above the floor and speeds (T, 2)."""
+    probability = contact_probability(heights_m, speeds_mps, config)
+    contact = np.stack([hysteresis(probability[:, f], config.on, config.off, config.min_contact_frames)
+                        for f in range(2)], axis=1)
+    return FootContacts(probability.astype(np.float32), contact)
+
+
+def _gaussian_fill(values: np.ndarray, weights: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """(T,) the weighted Gaussian average of `values` (T,): frames of weight 0 take their neighbours' values."""
+    radius = max(1, int(3 * sigma_frames))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / max(sigma_frames, 1e-6)) ** 2)
+    numerator = np.convolve(np.pad(values * weights, radius), kernel, mode="valid")
+    denominator = np.convolve(np.pad(weights, radius), kernel, mode="valid")
+    filled = numerator / np.maximum(denominator, 1e-12)
+    if (denominator < 1e-6).any():  # far from any weighted frame: interpolate the covered ones
+        covered = np.flatnonzero(denominator >= 1e-6)
+        filled = np.interp(np.arange(len(values)), covered, filled[covered])
+    return filled
+
+
+def _interp_fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """(T, D) values where `known` (T,) is set, linearly interpolated (held at the ends) elsewhere."""
+    frames = np.flatnonzero(known)
+    t = np.arange(len(values))
+    return np.stack([np.interp(t, frames, values[frames, d]) for d in range(values.shape[1])], axis=1)
+
+
+# ---------------------------------------------------------------- the offline clean-up
+
+
+def _pose_clip(clip: MotionClip, rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return forward_kinematics(rest, axis_angle_to_matrix(clip.full_pose()), clip.transl.astype(np.float64))
+
+
+def _feet_state(rotations: np.ndarray, joints: np.ndarray, rest: np.ndarray, fps: float,
+                floor: Floor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sole points (T, 2, 2, 3), lowest sole height above `floor` (T, 2) and foot centre speed (T, 2) m/s."""
+    soles = sole_points(rotations, joints, rest)
+    heights = floor.height(soles).min(axis=2)
+    centres = soles.mean(axis=2)
+    speeds = np.linalg.norm(np.gradient(centres, axis=0), axis=-1) * fps if len(centres) > 1 else np.zeros((1, 2))
+    return soles, heights, speeds
+
+
+def _slow_feet(speeds: np.ndarray, config: FeetConfig, fps: float) -> np.ndarray:
+    """(T, 2) bool: feet slow enough for contact for at least `rest_min_s` (a jump's apex is slow for less)."""
+    slow = speeds < config.contact_speed_mps[1]
+    for f in range(2):
+        for start, end in _runs(slow[:, f]):
+            if end - start < config.rest_min_s * fps:
+                slow[start:end, f] = False
+    return slow
+
+
+def _rebuild(clip: MotionClip, local: np.ndarray, transl: np.ndarray, **changes: object) -> MotionClip:
+    fields = split_full_pose(matrix_to_axis_angle(local).astype(np.float32))
+    return dataclasses.replace(clip, **fields, transl=transl.astype(np.float32), **changes)
+
+
+def _level(clip: MotionClip, rest: np.ndarray, rotation: np.ndarray) -> MotionClip:
+    """`clip` seen from a camera turned by `rotation` (3, 3) about its centre."""
+    pose = axis_angle_to_matrix(clip.full_pose())
+    pose[:, 0] = rotation @ pose[:, 0]
+    pelvis = clip.transl.astype(np.float64) + rest[0]
+    return _rebuild(clip, pose, pelvis @ rotation.T - rest[0])
+
+
+def clean_feet(clip: MotionClip, rest_joints: np.ndarray | None = None, config: FeetConfig | None = None) -> FeetResult:
+    """The offline foot clean-up of a (smoothed) clip posed on `rest_joints` (default the reference skeleton)."""
+    config = config or FeetConfig()
+    rest = REST_JOINTS if rest_joints is None else np.asarray(rest_joints, dtype=np.float64)
+    fps = clip.fps
+    if clip.num_frames < 2 * config.min_contact_frames:
+        contacts = FootContacts(np.zeros((clip.num_frames, 2), np.float32), np.zeros((clip.num_frames, 2), bool))
+        rotations, joints = _pose_clip(clip, rest)
+        floor = Floor(_CAMERA_UP.copy(), float(-sole_points(rotations, joints, rest)[..., 1].max()))
+        return FeetResult(dataclasses.replace(clip, foot_contact=contacts.contact.astype(np.float32)), contacts,
+                          floor, np.eye(3))
+
+    # 1. The floor under the slow feet, then a frame where it is level.
+    rotations, joints = _pose_clip(clip, rest)
+    level_floor = Floor(_CAMERA_UP.copy(), 0.0)
+    soles, _, speeds = _feet_state(rotations, joints, rest, fps, level_floor)
+    slow = _slow_feet(speeds, config, fps)
+    if slow.sum() < 2:
+        slow[:] = True  # nothing ever rests: the lowest points are the best floor there is
+    lowest = np.take_along_axis(soles, level_floor.height(soles).argmin(axis=2)[..., None, None], axis=2)[:, :, 0]
+    floor = fit_floor(lowest[slow], tilt_weight=config.floor_tilt_weight)
+    leveling = rotation_between(floor.normal, _CAMERA_UP)
+    clip = _level(clip, rest, leveling)
+    floor = Floor(_CAMERA_UP.copy(), floor.offset_m)
+
+    # 2. Vertical drift: the slow feet's lowest points should lie on the floor all along the take.
+    rotations, joints = _pose_clip(clip, rest)
+    soles, heights, speeds = _feet_state(rotations, joints, rest, fps, floor)
+    slow = _slow_feet(speeds, config, fps)
+    resting = np.where(slow, heights, np.inf).min(axis=1)
+    drift = _gaussian_fill(np.where(np.isfinite(resting), resting, 0.0), np.isfinite(resting).astype(float),
+                           config.drift_sigma_s * fps)
+    # The drift's typical value is the floor's error (the first fit leans on the lowest, drifted-down points).
+    floor = Floor(floor.normal, floor.offset_m + float(np.median(drift)))
+    transl = clip.transl.astype(np.float64) - (drift - np.median(drift))[:, None] * floor.normal
+    clip = dataclasses.replace(clip, transl=transl.astype(np.float32))
+
+    # 3. Contacts on the drift-free motion.
+    rotations, joints = _pose_clip(clip, rest)
+    soles, heights, speeds = _feet_state(rotations, joints, rest, fps, floor)
+    contacts = detect_contacts(heights, speeds, config)
+    if not contacts.contact.any():
+        return FeetResult(dataclasses.replace(clip, foot_contact=np.zeros((clip.num_frames, 2), np.float32)),
+                          contacts, floor, leveling)
+
+    # 4. The root follows the planted feet horizontally: each contact's feet stay where they were on average.
+    centres = soles.mean(axis=2)
+    flat = np.eye(3) - np.outer(floor.normal, floor.normal)
+    shift = np.zeros((clip.num_frames, 3))
+    count = np.zeros(clip.num_frames)
+    for f in range(2):
+        for start, end in _runs(contacts.contact[:, f]):
+            anchor = np.median(centres[start:end, f], axis=0)
+            shift[start:end] += (anchor - centres[start:end, f]) @ flat
+            count[start:end] += 1
+    planted = count > 0
+    shift[planted] /= count[planted, None]
+    shift = _interp_fill(shift, planted)
+    transl = clip.transl.astype(np.float64) + shift
+    clip = dataclasses.replace(clip, transl=transl.astype(np.float32))
+
+    # 5. Each planted foot pinned flat on the floor at its contact position, blended in and out.
+    rotations, joints = _pose_clip(clip, rest)
+    soles = sole_points(rotations, joints, rest)
+    centres = soles.mean(axis=2)
+    weight, targets = _lock_targets(centres, contacts.contact, floor, config.blend_frames)
+    ankle_rotations = flat_ankles(rotations[:, ANKLES], floor.normal, weight)
+    centre_offset = sole_offsets(rest).mean(axis=1)  # (2, 3) ankle → foot centre, model frame
+    blended = centres + weight[..., None] * (targets - centres)
+    ankle_targets = blended - np.einsum("tfab,fb->tfa", ankle_rotations, centre_offset)
+    rotations = pin_feet(rotations, joints, ankle_targets, ankle_rotations, weight)
+
+    # 6. No foot below the floor: lift the ankle by the depth.
+    local = _local_from_global(rotations)
+    rotations, joints = forward_kinematics(rest, local, clip.transl.astype(np.float64))
+    depth = np.maximum(0.0, -floor.height(sole_points(rotations, joints, rest)).min(axis=2))  # (T, 2)
+    if (depth > 1e-6).any():
+        lift = (depth > 1e-6).astype(float)
+        targets = joints[:, ANKLES] + depth[..., None] * floor.normal
+        rotations = pin_feet(rotations, joints, targets, rotations[:, ANKLES], lift)
+        local = _local_from_global(rotations)
+    cleaned = _rebuild(clip, local, clip.transl.astype(np.float64),
+                       foot_contact=contacts.contact.astype(np.float32),
+                       source={**(clip.source or {}), "feet": {
+                           "mode": "lock", "floor_height_m": float(-floor.offset_m),
+                           "leveling": np.round(leveling, 6).tolist()}})
+    return FeetResult(cleaned, contacts, floor, leveling)
+
+
+def _lock_targets(centres: np.ndarray, contact: np.ndarray, floor: Floor, blend_frames: int,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Lock weight (T, 2) and foot centre targets (T, 2, 3): the median centre of each contact, on the floor,
+    weight 1 during the contact and ramping linearly to 0 over `blend_frames` before and after it."""
+    num = len(centres)
+    weight = np.zeros((num, 2))
+    targets = centres.copy()
+    frames = np.arange(num)
+    for f in range(2):
+        for start, end in _runs(contact[:, f]):
+            anchor = np.median(centres[start:end, f], axis=0)
+            anchor -= floor.height(anchor) * floor.normal
+            distance = np.maximum(np.maximum(start - frames, frames - (end - 1)), 0)
+            ramp = np.clip(1.0 - distance / (blend_frames + 1), 0.0, 1.0)
+            better = ramp > weight[:, f]
+            weight[better, f] = ramp[better]
+            targets[better, f] = anchor
+    return weight, targets
