@@ -30,9 +30,9 @@ class EngineMismatchError(ModelFileError):
     """A built artifact was made from another checkpoint, precision, runtime or GPU, or its sidecar is unreadable."""
 
 
-# Bumped whenever the exported network changes (models.smplerx, the fixed RoI grid, output names, opset):
-# graphs and engines of an older version are rebuilt.
-GRAPH_VERSION = 1
+# Bumped whenever the exported network changes (models.smplerx, the fixed RoI grid, output names, opset, the
+# quantised op set): graphs and engines of an older version are rebuilt. 2: int8 without Conv.
+GRAPH_VERSION = 2
 OPSET = 18
 
 

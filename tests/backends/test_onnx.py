@@ -107,16 +107,23 @@ def test_onnxruntime_equals_torch_fp32_raw_and_decoded(tiny_model, crops, tiny_c
 
 
 def test_int8_graph_is_smaller_and_its_cost_is_bounded(tiny_checkpoint, engines_copy, crops) -> None:
+    from mocap_app.cli.bench_model import joint_angle_errors_deg
+
     fp32 = load_backend(tiny_checkpoint, backend="onnxruntime", precision="fp32", engines_dir=engines_copy)
     int8 = load_backend(tiny_checkpoint, backend="onnxruntime", precision="int8", engines_dir=engines_copy)
     path, key = find_artifact(BuildSpec(tiny_checkpoint, "onnx", "int8", engines_copy))
     assert key.precision == "int8" and int8.describe().precision == "int8"
     fp32_path, _ = find_artifact(BuildSpec(tiny_checkpoint, "onnx", "fp32", engines_copy))
-    assert path.stat().st_size < fp32_path.stat().st_size
-    a, b = decode_outputs(fp32(crops)), decode_outputs(int8(crops))
-    # int8 changes the numbers (weights rounded to 1/127 of each tensor's range) but not the kind of result:
-    # tiny reference, 3 crops: body axis-angles within 0.1 rad measured 0.02
-    assert 0 < float(np.abs(a["smplx_body_pose"] - b["smplx_body_pose"]).max()) < 0.3
+    assert path.stat().st_size < fp32_path.stat().st_size  # tiny: 20.1 vs 29.4 MB (deconvolutions stay fp32)
+    angles = joint_angle_errors_deg(decode_outputs(fp32(crops)), decode_outputs(int8(crops)))  # (3 crops, 53)
+    print(f"\nint8 vs fp32 joint angle error (deg): reference input mean {angles[0].mean():.2f} max "
+          f"{angles[0].max():.2f}; random crops mean {angles[1:].mean():.2f} max {angles[1:].max():.2f}")
+    # int8 rounds each matmul weight to 1/127 of its tensor's range and each activation per call: measured on the
+    # tiny reference input mean 8.4°, max 112° (a hand joint); random crops mean 6.4°, max 142°. The tiny network's
+    # deliberately peaked heat-map heads (gains 40-64) turn small changes into jumps; on SMPLer-X-S (random weights,
+    # sample-clip crops, `bench model`) the cost is mean 1.4°, max 11°. Unrelated rotations differ by ~100° on
+    # average, so a broken graph fails this bound.
+    assert 0 < angles.mean() < 15
 
 
 def test_a_graph_whose_metadata_does_not_match_is_rebuilt_never_used(tiny_checkpoint, engines_copy) -> None:
