@@ -38,6 +38,7 @@ from . import (
     build_engine,
     doctor,
     eval_conditions,
+    eval_feet,
     eval_real,
     eval_smoothing,
     eval_synthetic,
@@ -80,6 +81,7 @@ eval_app.command("smoothing")(eval_smoothing.eval_smoothing)
 eval_app.command("synthetic")(eval_synthetic.eval_synthetic)
 eval_app.command("real")(eval_real.eval_real)
 eval_app.command("conditions")(eval_conditions.eval_conditions)
+eval_app.command("feet")(eval_feet.eval_feet)
 
 
 @app.callback(invoke_without_command=True)
