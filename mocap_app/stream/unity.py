@@ -15,9 +15,10 @@ Frames and the conversion, exactly:
   the SMPL-X tree and the humanoid tree agree (spine1/2/3 = Spine/Chest/UpperChest, collars = shoulders).
   Hips gets its world rotation S·C·R_global·S: the root carries none.
 - Root (`/VMC/Ext/Root/Pos`): on the floor under the pelvis, horizontally relative to where the stream's first
-  frame had it, identity rotation. The floor is the lowest foot joint of the frame (a monocular estimate's depth
-  and height drift; the feet on the floor hold the avatar there). Hips sits above the root at the pelvis' height
-  over that foot joint; every other bone's local position is its rest offset from its parent. Metres.
+  frame had it, identity rotation. The floor is the lowest sole point of the frame (heels and toes,
+  `body.feet.sole_points`; a monocular estimate's depth and height drift, the feet on the floor hold the avatar
+  there). Hips sits above the root at the pelvis' height over that point; every other bone's local position is
+  its rest offset from its parent. Metres.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mocap_app.body.feet import sole_points
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.params import SmplxParams
 from mocap_app.core.rotations import axis_angle_to_matrix
-from mocap_app.core.skeleton import JOINT_INDEX, PARENTS, forward_kinematics
+from mocap_app.core.skeleton import PARENTS, forward_kinematics
 from mocap_app.export.bone_names import bone_names
 from mocap_app.export.rotations import matrix_to_quaternion
 
@@ -54,7 +56,6 @@ UNITY_BONES = bone_names("unity")  # (55,) the humanoid bone of each smplx joint
 
 CAMERA_TO_WORLD = np.diag([1.0, -1.0, -1.0])  # as export.motion: 180° about x
 WORLD_TO_UNITY = np.diag([-1.0, 1.0, 1.0])  # x negated: right-handed world → Unity's left-handed frame
-_FEET = [JOINT_INDEX[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,8 @@ def unity_pose(params: SmplxParams, rest_joints: np.ndarray = REST_JOINTS,
     rest = np.asarray(rest_joints, dtype=np.float64)
     local = axis_angle_to_matrix(params.full_pose())  # (55, 3, 3), each joint relative to its parent
     local[0] = CAMERA_TO_WORLD @ local[0]
-    _, joints = forward_kinematics(rest, local[None])  # pelvis at its rest position
-    height = rest[0, 1] - joints[0, _FEET, 1].min()
+    rotations, joints = forward_kinematics(rest, local[None])  # pelvis at its rest position
+    height = rest[0, 1] - sole_points(rotations, joints, rest)[..., 1].min()
     pelvis_world = CAMERA_TO_WORLD @ (rest[0] + params.transl)
     origin = pelvis_world if origin_world is None else np.asarray(origin_world, dtype=np.float64)
     root = WORLD_TO_UNITY @ (pelvis_world - origin)

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 
+from mocap_app.body.feet import sole_points
 from mocap_app.body.motions import make_motion, place_in_camera
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core import CameraIntrinsics
@@ -104,23 +105,22 @@ def test_received_unity_rotations_convert_back_to_the_motions_joint_rotations(de
     assert max(turned) > 15  # the round trip covered a turning body, not only the rest pose
 
 
-def test_root_stands_on_the_floor_with_the_lowest_foot_at_floor_height(demo_stream) -> None:
+def test_root_stands_on_the_floor_with_the_lowest_sole_point_at_floor_height(demo_stream) -> None:
     _, received, _, _ = demo_stream
-    order = [SMPLX_OF_BONE[b] for b in HUMAN_BODY_BONES]
+    bone_of = {j: b for b, j in SMPLX_OF_BONE.items()}
     for frame in received:
         position, rotation = frame.root
         assert position[1] == 0.0 and np.allclose(rotation, [0, 0, 0, 1])
-        world_rotation, world_position = {}, {}
-        for j in sorted(order):  # parents come before children in smplx order
-            bone = next(b for b, k in SMPLX_OF_BONE.items() if k == j)
-            local_position, q = frame.bones[bone]
-            parent = PARENTS[j]
+        world_rotation, world_position = np.empty((55, 3, 3)), np.empty((55, 3))
+        for j, parent in enumerate(PARENTS):  # Unity's hierarchy, read from the wire; parents come first
+            local_position, q = frame.bones[bone_of[j]]
             base_r, base_p = (np.eye(3), position) if parent < 0 else (world_rotation[parent], world_position[parent])
             world_rotation[j] = base_r @ quaternion_matrix(q)
             world_position[j] = base_p + base_r @ local_position
-        feet = [world_position[JOINT_INDEX[n]][1] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
-        assert abs(min(feet)) < 1e-4, feet
-        assert world_position[JOINT_INDEX["head"]][1] > 1.0  # upright, metres
+        # Back to the right-handed frame (x mirrored), where the soles are defined.
+        soles = sole_points((S @ world_rotation @ S)[None], (world_position @ S)[None], REST_JOINTS)
+        assert abs(soles[..., 1].min()) < 1e-4, soles[..., 1]
+        assert world_position[JOINT_INDEX["head"], 1] > 1.0  # upright, metres
 
 
 def test_blend_values_lie_in_0_1_and_the_mouth_opens_with_the_jaw(demo_stream) -> None:
