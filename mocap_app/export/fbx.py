@@ -8,6 +8,8 @@ Scene graph written:
     Pose "BindPose" (rest-pose world matrix of every bone, the armature and the mesh)
     AnimationStack ─ AnimationLayer ─ AnimationCurveNode T/R per bone, DeformPercent per blend shape
                                        └ AnimationCurve per component (linear keys, one per frame)
+A clip with foot contacts gives the armature two animated user properties (`FOOT_CONTACT_PROPERTIES`,
+1 = the foot is planted), each with its curve.
 Importers that miss a bind pose take the first frame as rest; the rest values here are SMPL-X's T-pose.
 """
 
@@ -47,6 +49,7 @@ _CUSTOM_TIME_MODE = 14
 _AXIS_SETTINGS = {"y": (1, 1, 2, 1, 0, 1), "z": (2, 1, 1, -1, 0, 1)}
 _LINEAR_KEYS = 0x4  # KeyAttrFlags: eInterpolationLinear
 _CREATOR = "mocap_app FBX writer"
+FOOT_CONTACT_PROPERTIES = ("LeftFootContact", "RightFootContact")
 
 
 class _Ids:
@@ -88,8 +91,11 @@ def _matrix(rotation: np.ndarray | None, translation: np.ndarray) -> np.ndarray:
 
 
 class _SceneWriter:
-    def __init__(self, motion: SkeletonMotion, mesh: SkinnedMesh | None, take_name: str) -> None:
+    def __init__(self, motion: SkeletonMotion, mesh: SkinnedMesh | None, take_name: str,
+                 foot_contact: np.ndarray | None = None) -> None:
         self.motion, self.mesh, self.take_name = motion, mesh, take_name
+        self.foot_contact = foot_contact  # (T, 2) per file frame, or None: animated user properties of the armature
+        self.armature = 0
         self.ids = _Ids()
         self.objects = FbxNode("Objects")
         self.connections = FbxNode("Connections")
@@ -111,7 +117,7 @@ class _SceneWriter:
             self.connections.add("C", prop_string("OP"), prop_int64(child), prop_int64(parent), prop_string(prop))
 
     # -- skeleton -------------------------------------------------------------------------------
-    def model(self, name: str, subclass: str, translation: np.ndarray) -> int:
+    def model(self, name: str, subclass: str, translation: np.ndarray, user: tuple[str, ...] = ()) -> int:
         attr_id, attr = self._object("NodeAttribute", name, "NodeAttribute", subclass)
         if subclass == "LimbNode":
             _properties(attr, [_p("Size", "double", "Number", "", prop_float64(100.0))])
@@ -125,6 +131,7 @@ class _SceneWriter:
             _vector("Lcl Translation", translation),
             _vector("Lcl Rotation", np.zeros(3)),
             _vector("Lcl Scaling", np.ones(3)),
+            *(_p(prop, "Number", "", "A+U", prop_float64(0.0)) for prop in user),
         ])
         node.add("MultiLayer", prop_int32(0))
         node.add("MultiTake", prop_int32(0))
@@ -135,7 +142,9 @@ class _SceneWriter:
 
     def skeleton(self) -> list[int]:
         motion = self.motion
-        armature = self.model("Armature", "Null", np.zeros(3))
+        armature = self.model("Armature", "Null", np.zeros(3),
+                              user=FOOT_CONTACT_PROPERTIES if self.foot_contact is not None else ())
+        self.armature = armature
         self.connect(armature, 0)
         self.pose_nodes.append((armature, _matrix(None, np.zeros(3))))
         bone_ids: list[int] = []
@@ -276,6 +285,9 @@ class _SceneWriter:
                                 [(axis, motion.root_positions[:, a]) for a, axis in enumerate("XYZ")])
             self.curve_node(layer_id, bone_id, "Lcl Rotation", "R",
                             [(axis, angles[:, j, a]) for a, axis in enumerate("XYZ")])
+        if self.foot_contact is not None:
+            for f, prop in enumerate(FOOT_CONTACT_PROPERTIES):
+                self.curve_node(layer_id, self.armature, prop, prop, [(prop, self.foot_contact[:, f])])
         if channel_ids:
             assert self.mesh is not None
             percent = 100.0 * self.mesh.blend_shape_weights.astype(np.float64)
@@ -374,7 +386,7 @@ class FbxExporter:
         mesh = options.mesh
         check_mesh(clip, mesh)
         motion = skeleton_motion(clip, options)
-        writer = _SceneWriter(motion, mesh, take_name=path.stem or "Take 001")
+        writer = _SceneWriter(motion, mesh, take_name=path.stem or "Take 001", foot_contact=clip.foot_contact)
         # FBX lengths are in centimetres times UnitScaleFactor.
         unit_scale = 100.0 / motion.scale
         data = encode_document(writer.document(_AXIS_SETTINGS[options.up_axis], unit_scale))

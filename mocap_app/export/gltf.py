@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from mocap_app.body.feet import SIDES
 from mocap_app.core.files import atomic_write
 from mocap_app.core.params import MotionClip
 
@@ -182,5 +183,8 @@ class GlbExporter:
             check_mesh(clip, mesh)
         motion = skeleton_motion(clip, options, units="m", up_axis="y")
         document, binary = _document(motion, mesh, path.stem or "Take")
+        if clip.foot_contact is not None:  # per file frame, 1 = planted (glTF has no custom curves: extras)
+            document["animations"][0]["extras"] = {
+                f"{side}_foot_contact": clip.foot_contact[:, f].round(4).tolist() for f, side in enumerate(SIDES)}
         data = encode_glb(document, binary)
         return atomic_write(path, lambda handle: handle.write(data))

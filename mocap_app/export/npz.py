@@ -63,7 +63,7 @@ def load_exported_npz(path: Path) -> MotionClip:
     try:
         return MotionClip(**arrays, betas=contents["betas_per_frame"], fps=float(contents["fps"]),
                           track_id=int(contents["track_id"]), gender=str(contents["gender"]),
-                          source=json.loads(str(contents["source_json"])))
+                          source=json.loads(str(contents["source_json"])), foot_contact=contents.get("foot_contact"))
     except (KeyError, ValueError) as exc:
         raise ClipFormatError(f"{path}: {exc}.", "Re-export the clip.") from exc
 
