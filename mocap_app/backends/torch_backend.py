@@ -31,7 +31,8 @@ def default_device() -> str:
 class TorchBackend:
     """Runs a network that maps an (N, 3, H, W) batch to a dict of tensors.
 
-    device: "auto" (a CUDA GPU when torch sees one), "cpu", "cuda" or "cuda:N". Reduced precision uses autocast, so
+    device: "cpu", "cuda", "cuda:N" or "auto" (a CUDA GPU when torch sees one; `from_checkpoint`'s default). The
+    module is moved there in place. Reduced precision uses autocast, so
     weights stay fp32 and numerically sensitive ops stay in fp32; fp16 only on CUDA (CPUs have no fast fp16 path).
     compile: run through torch.compile (inductor), compiled on the first call of each batch size.
     cuda_graph_batch: on CUDA, capture one forward of this batch size as a CUDA graph and replay it for batches of
@@ -42,7 +43,7 @@ class TorchBackend:
     name: ClassVar[str] = "torch"
     suffixes: ClassVar[tuple[str, ...]] = (".pth.tar", ".pth", ".pt")
 
-    def __init__(self, model: nn.Module, device: str = "auto", precision: str = "fp32",
+    def __init__(self, model: nn.Module, device: str = "cpu", precision: str = "fp32",
                  output_names: tuple[str, ...] = OUTPUT_NAMES, input_hw: tuple[int, int] = INPUT_IMG_HW,
                  compile: bool = False, cuda_graph_batch: int | None = None) -> None:
         if precision not in TORCH_PRECISIONS:

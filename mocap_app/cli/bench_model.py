@@ -11,6 +11,7 @@ into engines/ (seeded weights → the same file → the same cached graph).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import statistics
@@ -149,12 +150,14 @@ def candidates(model, checkpoint: Path, backend: str, precisions: list[str], dev
         for precision in [p for p in precisions if p in (("fp32", "fp16", "bf16") if gpu else ("fp32", "bf16"))]:
             rows.append(Candidate(f"torch {precision}", "torch", precision,
                                   lambda p=precision: TorchBackend(model, device=device, precision=p)))
+        # Graph rows fix the RoI grid of the module they run (`use_fixed_roi_grid`): they get their own copy, so the
+        # eager rows keep the official rule.
         if use_compile:
-            rows.append(Candidate("torch.compile fp32", "torch", "fp32",
-                                  lambda: TorchBackend(model, device=device, precision="fp32", compile=True)))
+            rows.append(Candidate("torch.compile fp32", "torch", "fp32", lambda: TorchBackend(
+                copy.deepcopy(model), device=device, precision="fp32", compile=True)))
         if gpu and "fp16" in precisions:
-            rows.append(Candidate("torch fp16 CUDA graph", "torch", "fp16",
-                                  lambda: TorchBackend(model, device=device, precision="fp16", cuda_graph_batch=1)))
+            rows.append(Candidate("torch fp16 CUDA graph", "torch", "fp16", lambda: TorchBackend(
+                copy.deepcopy(model), device=device, precision="fp16", cuda_graph_batch=1)))
     runtimes = {"onnxruntime": ("fp32", "int8") if not gpu else ("fp32",), "tensorrt": ("fp16", "fp32")}
     for name in [n for n in ("onnxruntime", "tensorrt") if n in wanted]:
         for precision in [p for p in runtimes[name] if p in precisions]:
