@@ -89,3 +89,22 @@ def test_an_engine_for_another_gpu_or_tensorrt_is_not_used(tmp_path) -> None:
         check_artifact(engine, dataclasses.replace(key, runtime="tensorrt 11.0.0"))
     stored = json.loads((tmp_path / f"{engine.name}.json").read_text())
     assert stored["key"]["gpu"] == key.gpu and stored["facts"] == {"build_seconds": 1.0}
+
+
+def test_process_options_reach_the_backend_choice(monkeypatch, tiny_checkpoint, engines_copy, tmp_path) -> None:
+    """`process --backend onnxruntime --precision int8 --checkpoint F` runs that backend (engines in a test folder)."""
+    from mocap_app.core.config import load_config
+    from mocap_app.pipeline.process import ProcessOptions, build_estimators, close_all
+
+    monkeypatch.setattr(registry, "engines_home", lambda: engines_copy)
+    config = load_config(None, [f"paths.body_models={tmp_path}"])
+    for backend, precision in (("onnxruntime", "int8"), ("torch", "auto")):
+        options = ProcessOptions.from_settings(config, backend=backend, precision=precision,
+                                               checkpoint=tiny_checkpoint)
+        estimators = build_estimators(options, config)
+        try:
+            info = estimators[0].describe()
+            assert (info.name, info.precision, info.size) == (backend, "fp32" if precision == "auto" else precision,
+                                                              "tiny")
+        finally:
+            close_all(estimators)
