@@ -7,18 +7,20 @@ its lowest sole point is near the floor and its centre is slow, with hysteresis.
 `clean_feet` (offline, after smoothing): fits the floor plane to the slow feet, levels the clip's frame so
 the floor is horizontal (y = its height in the camera's y-down frame), removes the root's vertical drift,
 moves the root horizontally so planted feet do not slide, pins each planted foot flat on the floor at its
-contact position (two-bone IK, blended in and out) and lifts any foot below the floor.
+contact position (two-bone IK, blended in and out) and lifts any foot below the floor. `FootLocker` is its causal
+twin for one person live (frame in, same frame out), `LockedFeet` puts one after a pipeline's online smoother.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from mocap_app.core.errors import ConfigError
-from mocap_app.core.params import MotionClip, split_full_pose
+from mocap_app.core.params import MotionClip, SmplxParams, split_full_pose
 from mocap_app.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap_app.core.skeleton import JOINT_INDEX, PARENTS, forward_kinematics
 
@@ -219,6 +221,29 @@ def flat_ankles(ankle_rotations: np.ndarray, up: np.ndarray, weight: np.ndarray)
     return axis_angle_to_matrix(align * weight[..., None]) @ ankle_rotations
 
 
+def lock_feet(rotations: np.ndarray, joints: np.ndarray, transl: np.ndarray, rest: np.ndarray, targets: np.ndarray,
+              weight: np.ndarray, floor: Floor) -> np.ndarray:
+    """Local rotations (T, 55, 3, 3) with each foot's centre moved `weight` (T, 2) of the way to `targets` (T, 2, 3)
+    and its sole turned as far towards flat on `floor`, then any foot below the floor lifted onto it.
+
+    rotations, joints: forward kinematics (global rotations, positions) of the pose with root translation
+    `transl` (T, 3) on the rest skeleton `rest` (55, 3).
+    """
+    centres = sole_points(rotations, joints, rest).mean(axis=2)
+    ankle_rotations = flat_ankles(rotations[:, ANKLES], floor.normal, weight)
+    centre_offset = sole_offsets(rest).mean(axis=1)  # (2, 3) ankle → foot centre, model frame
+    blended = centres + weight[..., None] * (targets - centres)
+    ankle_targets = blended - np.einsum("tfab,fb->tfa", ankle_rotations, centre_offset)
+    local = _local_from_global(pin_feet(rotations, joints, ankle_targets, ankle_rotations, weight))
+    rotations, joints = forward_kinematics(rest, local, transl)
+    depth = np.maximum(0.0, -floor.height(sole_points(rotations, joints, rest)).min(axis=2))  # (T, 2)
+    if (depth > 1e-6).any():
+        lift = (depth > 1e-6).astype(float)
+        lifted = joints[:, ANKLES] + depth[..., None] * floor.normal
+        local = _local_from_global(pin_feet(rotations, joints, lifted, rotations[:, ANKLES], lift))
+    return local
+
+
 # ---------------------------------------------------------------- floor and contacts
 
 
@@ -367,6 +392,7 @@ def clean_feet(clip: MotionClip, rest_joints: np.ndarray | None = None, config: 
         return FeetResult(dataclasses.replace(clip, foot_contact=contacts.contact.astype(np.float32)), contacts,
                           floor, np.eye(3))
 
+    held_from = _held_from(clip)
     # 1. The floor under the slow feet, then a frame where it is level.
     rotations, joints = _pose_clip(clip, rest)
     level_floor = Floor(_CAMERA_UP.copy(), 0.0)
@@ -416,32 +442,25 @@ def clean_feet(clip: MotionClip, rest_joints: np.ndarray | None = None, config: 
     transl = clip.transl.astype(np.float64) + shift
     clip = dataclasses.replace(clip, transl=transl.astype(np.float32))
 
-    # 5. Each planted foot pinned flat on the floor at its contact position, blended in and out.
+    # 5. Each planted foot pinned flat on the floor at its contact position, blended in and out; none below it.
     rotations, joints = _pose_clip(clip, rest)
-    soles = sole_points(rotations, joints, rest)
-    centres = soles.mean(axis=2)
-    weight, targets = _lock_targets(centres, contacts.contact, floor, config.blend_frames)
-    ankle_rotations = flat_ankles(rotations[:, ANKLES], floor.normal, weight)
-    centre_offset = sole_offsets(rest).mean(axis=1)  # (2, 3) ankle → foot centre, model frame
-    blended = centres + weight[..., None] * (targets - centres)
-    ankle_targets = blended - np.einsum("tfab,fb->tfa", ankle_rotations, centre_offset)
-    rotations = pin_feet(rotations, joints, ankle_targets, ankle_rotations, weight)
-
-    # 6. No foot below the floor: lift the ankle by the depth.
-    local = _local_from_global(rotations)
-    rotations, joints = forward_kinematics(rest, local, clip.transl.astype(np.float64))
-    depth = np.maximum(0.0, -floor.height(sole_points(rotations, joints, rest)).min(axis=2))  # (T, 2)
-    if (depth > 1e-6).any():
-        lift = (depth > 1e-6).astype(float)
-        targets = joints[:, ANKLES] + depth[..., None] * floor.normal
-        rotations = pin_feet(rotations, joints, targets, rotations[:, ANKLES], lift)
-        local = _local_from_global(rotations)
-    cleaned = _rebuild(clip, local, clip.transl.astype(np.float64),
-                       foot_contact=contacts.contact.astype(np.float32),
+    weight, targets = _lock_targets(sole_points(rotations, joints, rest).mean(axis=2), contacts.contact, floor,
+                                    config.blend_frames)
+    local = lock_feet(rotations, joints, clip.transl.astype(np.float64), rest, targets, weight, floor)
+    # Frames held in the input (a gap nobody was seen in) stay held: the clean-up adds no motion nobody saw.
+    local, transl, contact = local[held_from], clip.transl.astype(np.float64)[held_from], contacts.contact[held_from]
+    cleaned = _rebuild(clip, local, transl, foot_contact=contact.astype(np.float32),
                        source={**(clip.source or {}), "feet": {
                            "mode": "lock", "floor_height_m": float(-floor.offset_m),
                            "leveling": np.round(leveling, 6).tolist()}})
     return FeetResult(cleaned, contacts, floor, leveling)
+
+
+def _held_from(clip: MotionClip) -> np.ndarray:
+    """(T,) for each frame the first frame of the run of identical poses and translations it belongs to."""
+    pose, transl = clip.full_pose(), clip.transl
+    same = np.concatenate([[False], (pose[1:] == pose[:-1]).all(axis=(1, 2)) & (transl[1:] == transl[:-1]).all(axis=1)])
+    return np.maximum.accumulate(np.where(same, 0, np.arange(clip.num_frames)))
 
 
 def _lock_targets(centres: np.ndarray, contact: np.ndarray, floor: Floor, blend_frames: int,
@@ -462,3 +481,111 @@ def _lock_targets(centres: np.ndarray, contact: np.ndarray, floor: Floor, blend_
             weight[better, f] = ramp[better]
             targets[better, f] = anchor
     return weight, targets
+
+
+# ---------------------------------------------------------------- the causal (live) version
+
+
+@dataclass
+class _FootState:
+    contact: bool = False
+    anchor: np.ndarray | None = None  # (3,) where the planted foot's centre is held
+    release: int = 0  # frames since the contact ended (blending out while < blend_frames)
+
+
+class FootLocker:
+    """Causal foot locking of one person: each frame's record in, the same frame's record out (no lag).
+
+    The floor is level in the camera frame (no look-ahead to fit a tilt) at the height of the lowest resting sole
+    point, followed slowly; speeds are backward differences, smoothed. A foot is pinned where its contact begins
+    (flat, on the floor) and blends out over `blend_frames` after it ends; the root is left where it was seen, so
+    the body stays on the person in the image.
+    """
+
+    def __init__(self, rest_joints: np.ndarray = REST_JOINTS, fps: float = 30.0, config: FeetConfig | None = None,
+                 floor_rate: float = 0.05) -> None:
+        self.rest = np.asarray(rest_joints, dtype=np.float64)
+        self.fps, self.config, self.floor_rate = fps, config or FeetConfig(), floor_rate
+        self.reset()
+
+    def reset(self) -> None:
+        self._floor_y: float | None = None  # camera y (down) of the floor
+        self._centres: np.ndarray | None = None
+        self._speeds = np.zeros(2)
+        self._feet = [_FootState(), _FootState()]
+        self.contact = np.zeros(2, bool)  # the last frame's decisions, feet in `SIDES` order
+
+    def __call__(self, params: SmplxParams) -> SmplxParams:
+        pose = axis_angle_to_matrix(params.full_pose()[None])
+        transl = params.transl.astype(np.float64)[None]
+        rotations, joints = forward_kinematics(self.rest, pose, transl)
+        soles = sole_points(rotations, joints, self.rest)[0]  # (2, 2, 3)
+        centres, lowest = soles.mean(axis=1), soles[..., 1].max(axis=1)  # camera y down: lowest = largest y
+        if self._centres is not None:
+            step = np.linalg.norm(centres - self._centres, axis=1) * self.fps
+            self._speeds = 0.5 * self._speeds + 0.5 * step
+        self._centres = centres
+        if self._floor_y is None:
+            self._floor_y = float(lowest.max())
+        floor = Floor(_CAMERA_UP.copy(), -self._floor_y)
+        heights = self._floor_y - lowest
+        probability = contact_probability(heights, self._speeds, self.config)
+        weight, targets = np.zeros((1, 2)), centres[None].copy()
+        for f, foot in enumerate(self._feet):
+            was = foot.contact
+            foot.contact = probability[f] >= (self.config.off if was else self.config.on)
+            if foot.contact:
+                # The resting foot tells where the floor is; its first contact frame where it stays.
+                self._floor_y += self.floor_rate * (lowest[f] - self._floor_y)
+                if not was:
+                    foot.anchor = centres[f] - floor.height(centres[f]) * floor.normal
+                foot.release = 0
+            elif was:
+                foot.release = 1
+            elif foot.release:
+                foot.release += 1
+            if foot.anchor is not None and (foot.contact or foot.release <= self.config.blend_frames):
+                weight[0, f] = 1.0 if foot.contact else 1.0 - foot.release / (self.config.blend_frames + 1)
+                targets[0, f] = foot.anchor
+        self.contact = np.array([foot.contact for foot in self._feet])
+        if not weight.any() and heights.min() >= 0:
+            return params
+        local = lock_feet(rotations, joints, transl, self.rest, targets, weight, floor)
+        fields = split_full_pose(matrix_to_axis_angle(local[0]).astype(np.float32))
+        return dataclasses.replace(params, **fields)
+
+
+class LockedFeet:
+    """A causal smoother's output (or the records as they are, `smoother` None) with every person's feet locked by
+    their own `FootLocker`: called like the smoother, `(people, frame_index) -> people`."""
+
+    def __init__(self, smoother: Callable[[list[SmplxParams], int | None], list[SmplxParams]] | None,
+                 rest_joints: np.ndarray = REST_JOINTS, fps: float = 30.0, config: FeetConfig | None = None) -> None:
+        self.smoother, self.rest, self.fps, self.feet_config = smoother, rest_joints, fps, config
+        self._lockers: dict[int, FootLocker] = {}
+
+    @property
+    def config(self) -> object:
+        """The wrapped smoother's settings (the live window shows them)."""
+        return getattr(self.smoother, "config", None)
+
+    @property
+    def track_ids(self) -> list[int]:
+        """The people whose feet are followed now."""
+        return sorted(self._lockers)
+
+    def reset(self) -> None:
+        self._lockers.clear()
+        if hasattr(self.smoother, "reset"):
+            self.smoother.reset()
+
+    def __call__(self, people: list[SmplxParams], frame_index: int | None = None) -> list[SmplxParams]:
+        smoothed = self.smoother(people, frame_index) if self.smoother is not None else list(people)
+        seen = {p.track_id for p in smoothed}
+        for track_id in [t for t in self._lockers if t not in seen]:
+            del self._lockers[track_id]  # a person gone: a new one starts afresh
+        out = []
+        for person in smoothed:
+            locker = self._lockers.setdefault(person.track_id, FootLocker(self.rest, self.fps, self.feet_config))
+            out.append(locker(person))
+        return out

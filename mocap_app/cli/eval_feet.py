@@ -27,7 +27,8 @@ def eval_feet(
     seed: int = typer.Option(0, help="Seed of the noise."),
     json_path: Path = typer.Option(None, "--json", help="Write the figures to this JSON file."),
 ) -> None:
-    """Foot skate, penetration, floor, contacts and MPJPE without and with the foot clean-up.
+    """Foot skate, penetration, floor, contacts and MPJPE without the foot clean-up (off), with it (lock: the
+    offline pass exports get) and with its causal version (live: no lag, no floor fit).
 
     Examples:
       python main.py eval feet
@@ -41,7 +42,8 @@ def eval_feet(
     for label in _COLUMNS.values():
         table.add_column(label, justify="right")
     for name in report.raw:
-        for stage, figures in (("off", report.raw[name]), ("lock", report.cleaned[name])):
+        for stage, figures in (("off", report.raw[name]), ("lock", report.cleaned[name]),
+                               ("live", report.online[name])):
             values = dataclasses.asdict(figures)
             table.add_row(name if stage == "off" else "", stage, *(
                 "-" if values[key] is None else f"{values[key]:.3f}" if key.startswith("contact")
@@ -57,6 +59,7 @@ def eval_feet(
                    "seconds": report.seconds, "clips": report.clips,
                    "off": {k: dataclasses.asdict(v) for k, v in report.raw.items()},
                    "lock": {k: dataclasses.asdict(v) for k, v in report.cleaned.items()},
+                   "live": {k: dataclasses.asdict(v) for k, v in report.online.items()},
                    "jump_air_contact_frames": report.jump_air_contact_frames,
                    "jump_height_kept_ratio": report.jump_height_kept,
                    "turn_foot_drift_mm": report.turn_foot_drift_mm,

@@ -113,12 +113,22 @@ class SmoothingSection:
 
 
 @dataclass(frozen=True)
+class FeetSection:
+    """mode: lock = `process`'s exports detect foot contacts, stand the body on the floor fitted under them and pin
+    planted feet (`body.feet.clean_feet`, after the offline smoothing), and its overlay and stream get the causal
+    version (`body.feet.LockedFeet`, no lag); off = the estimated motion as it is."""
+
+    mode: str = field(default="lock", metadata=_choices("off", "lock"))
+
+
+@dataclass(frozen=True)
 class AppConfig:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     smoothing: SmoothingSection = field(default_factory=SmoothingSection)
+    feet: FeetSection = field(default_factory=FeetSection)
 
 
 def _closest(name: str, options: list[str]) -> str:

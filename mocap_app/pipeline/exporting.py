@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap_app.body.feet import check_feet_mode, clean_feet
 from mocap_app.core.errors import ClipFormatError, ConfigError, ExportError
 from mocap_app.core.mesh import SkinnedMesh
 from mocap_app.core.params import MotionClip
@@ -100,10 +101,17 @@ def body_for(clip: MotionClip, row: ExportFormat, mesh: str | None, rest_joints:
 
 def export_with_body(clip: MotionClip, output: Path, options: ExportOptions, body_models: Path,
                      mesh: str | None = None, rest_joints: Path | None = None, format_name: str | None = None,
-                     progress: Callable[[str], None] = logger.info) -> tuple[Path, SkinnedMesh | None]:
-    """Write `clip` with the skeleton (and, for FBX/glb, the mesh) of the body `mesh` chooses."""
+                     progress: Callable[[str], None] = logger.info, feet: str = "off",
+                     ) -> tuple[Path, SkinnedMesh | None]:
+    """Write `clip` with the skeleton (and, for FBX/glb, the mesh) of the body `mesh` chooses.
+
+    feet: "lock" cleans the feet up first (`body.feet.clean_feet`) on that body's skeleton, so planted feet stay
+    planted in the file's own bones; a clip cleaned already (its source says so) is written as it is.
+    """
     row = format_for(output, format_name)
     skeleton, skinned = body_for(clip, row, mesh, rest_joints, body_models, progress)
+    if check_feet_mode(feet) == "lock" and "feet" not in (clip.source or {}):
+        clip = clean_feet(clip, skeleton).clip
     extra = {"rest_joints": skeleton, "mesh": skinned}
     options = ExportOptions(**{**{f: getattr(options, f) for f in options.__dataclass_fields__},
                                **{k: v for k, v in extra.items() if v is not None}})

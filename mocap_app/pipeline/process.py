@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mocap_app.backends.base import PRECISIONS
 from mocap_app.backends.registry import BACKENDS, default_precision
+from mocap_app.body.feet import LockedFeet
 from mocap_app.capture import IMAGE_SUFFIXES, CaptureThread, SourceInfo, open_source
 from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import (
@@ -392,6 +393,8 @@ def process_input(input_spec: str | Path, outputs: list[Path], options: ProcessO
         raise
     smoothing = smoothing_settings(config, options.smoothing)
     smoother = online_smoother(smoothing, source.info.fps)
+    if config.feet.mode == "lock":  # what the overlay and the stream show: feet locked causally, no lag
+        smoother = LockedFeet(smoother, drawn_skeleton(config), source.info.fps)
     own_detection = detection is None
     detector, tracker = build_detection(options) if detection is None else detection
     for component in (detector, tracker):
@@ -467,5 +470,5 @@ def _export_tracks(journal: Path, outputs: list[Path], options: ProcessOptions, 
         for clip in clips:
             target = person_path(path, clip.track_id, len(clips) > 1)
             written.append(export_with_body(clip, target, options.export, body_models, options.mesh,
-                                            progress=progress)[0])
+                                            progress=progress, feet=config.feet.mode)[0])
     return written

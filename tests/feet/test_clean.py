@@ -37,7 +37,15 @@ def test_clean_up_meets_the_issue_targets_on_the_synthetic_set(report):
     assert cleaned.contact_f1 >= 0.9
     assert cleaned.mpjpe_mm <= 1.05 * raw.mpjpe_mm
     assert cleaned.floor_error_mm < 10.0  # measured 6.7: the drifting estimate's absolute height is unknown
-    assert report.seconds < 10.0
+    assert report.seconds < 30.0  # measured 8.3 s (2-core EPYC), most of it the frame-by-frame live runs
+
+
+def test_the_causal_version_locks_feet_without_look_ahead(report):
+    raw, live = report.raw["all"], report.online["all"]
+    # Measured (seed 0): skate 5.66 -> 0.77 mm/frame, contact F1 0.95, MPJPE 94.9 -> 92.1 mm.
+    assert live.skate_mm_per_frame <= 2.0
+    assert live.contact_f1 >= 0.9
+    assert live.mpjpe_mm <= 1.05 * raw.mpjpe_mm
 
 
 def test_jump_is_not_glued_to_the_floor_and_a_turn_keeps_its_planted_foot(report):
@@ -90,3 +98,13 @@ def test_clean_up_keeps_a_clean_clip_as_it_is():
     assert result.clip.foot_contact.min() == 1.0
     assert np.allclose(result.floor.normal, [0.0, -1.0, 0.0], atol=1e-3)
     assert isinstance(result.floor, Floor)
+
+
+def test_frames_held_in_a_gap_stay_held_after_the_clean_up():
+    truth = motions.place_grounded(motions.walk(60), CAMERA)
+    pose, transl = truth.full_pose().copy(), truth.transl.copy()
+    pose[30:40], transl[30:40] = pose[29], transl[29]  # nobody seen: the last pose held
+    held = dataclasses.replace(truth, **split_full_pose(pose), transl=transl)
+    cleaned = clean_feet(held).clip
+    assert np.array_equal(cleaned.full_pose()[30:40], np.repeat(cleaned.full_pose()[29:30], 10, axis=0))
+    assert np.array_equal(cleaned.transl[30:40], np.repeat(cleaned.transl[29:30], 10, axis=0))

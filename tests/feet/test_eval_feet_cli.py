@@ -14,7 +14,8 @@ def test_eval_feet_writes_off_and_lock_figures_with_units_in_the_keys(tmp_path):
     result = CliRunner().invoke(app, ["eval", "feet", "--frames", "60", "--json", str(out)])
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
-    assert set(figures["off"]) == set(figures["lock"]) == {"walk", "pivot_turn", "squat", "jump", "all"}
+    assert set(figures["off"]) == set(figures["lock"]) == set(figures["live"]) == {
+        "walk", "pivot_turn", "squat", "jump", "all"}
     for key in ("skate_mm_per_frame", "penetration_max_mm", "mpjpe_mm"):
         assert figures["lock"]["all"][key] is not None and figures["off"]["all"][key] is not None
     assert figures["off"]["all"]["contact_f1"] is None  # no contacts without the clean-up

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mocap_app.body.feet import ANKLES, FeetConfig, FeetResult, Floor, clean_feet, sole_points
+from mocap_app.body.feet import ANKLES, FeetConfig, FeetResult, Floor, FootLocker, clean_feet, sole_points
 from mocap_app.body.motions import GROUNDED_MOTIONS, place_grounded
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.frames import CameraIntrinsics
@@ -99,7 +99,8 @@ class FeetFigures:
 
 @dataclass(frozen=True)
 class FeetReport:
-    """Per motion (and "all") figures without and with the clean-up, and the two special checks.
+    """Per motion (and "all") figures without the clean-up, with it (offline) and with the causal `FootLocker`
+    (online; no floor fit, so no floor error), and the two special checks (offline).
 
     jump_air_contact_frames: frames of the jumps' flights where the clean-up planted a foot.
     jump_height_kept: the cleaned jumps' highest lift of the lowest foot over the truth's.
@@ -109,6 +110,7 @@ class FeetReport:
 
     raw: dict[str, FeetFigures]
     cleaned: dict[str, FeetFigures]
+    online: dict[str, FeetFigures]
     jump_air_contact_frames: int
     jump_height_kept: float
     turn_foot_drift_mm: float
@@ -129,16 +131,17 @@ class _Measures:
     own_depth: list[np.ndarray] = dataclasses.field(default_factory=list)
     counts: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(3))  # true pos, detected, truth
 
-    def figures(self, contacts: bool) -> FeetFigures:
+    def figures(self) -> FeetFigures:
         depth = np.concatenate(self.depth)
         tp, detected, actual = self.counts
         precision, recall = tp / max(detected, 1), tp / max(actual, 1)
-        extra = {} if not contacts else {
-            "floor_error_mm": float(np.mean(np.concatenate(self.floor))),
-            "penetration_own_floor_max_mm": float(np.concatenate(self.own_depth).max()),
+        extra = {} if not actual else {
             "contact_precision": float(precision),
             "contact_recall": float(recall),
             "contact_f1": float(2 * precision * recall / max(precision + recall, 1e-9))}
+        if self.floor:
+            extra |= {"floor_error_mm": float(np.mean(np.concatenate(self.floor))),
+                      "penetration_own_floor_max_mm": float(np.concatenate(self.own_depth).max())}
         return FeetFigures(float(np.mean(np.concatenate(self.skate))), float(depth.mean()), float(depth.max()),
                            float(np.mean(np.concatenate(self.error))), **extra)
 
@@ -151,8 +154,9 @@ def _posed(clip: MotionClip, leveling: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _measure(into: _Measures, truth: MotionClip, estimate: MotionClip, leveling: np.ndarray,
-             result: FeetResult | None) -> tuple[np.ndarray, np.ndarray]:
-    """Add one clip's measures; returns its sole points (T, 2, 2, 3) and ankle rotations (T, 2, 3, 3)."""
+             result: FeetResult | None, detected: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Add one clip's measures (contacts: `detected` (T, 2), else the result's); returns its sole points
+    (T, 2, 2, 3) and ankle rotations (T, 2, 3, 3)."""
     true_rotations, true_joints = _posed(truth, np.eye(3))
     rotations, joints = _posed(estimate, leveling)
     soles = sole_points(rotations, joints)
@@ -167,8 +171,20 @@ def _measure(into: _Measures, truth: MotionClip, estimate: MotionClip, leveling:
         into.floor.append(1000.0 * np.abs(floor.height(true_soles)).ravel())
         into.own_depth.append(1000.0 * np.maximum(0.0, -floor.height(soles).min(axis=(1, 2))))
         detected = result.contacts.contact
+    if detected is not None:
         into.counts += [(detected & contact).sum(), detected.sum(), contact.sum()]
     return soles, rotations[:, ANKLES]
+
+
+def run_online(estimate: MotionClip, config: FeetConfig | None = None) -> tuple[MotionClip, np.ndarray]:
+    """`estimate` frame by frame through a `FootLocker`: the locked clip and the contacts (T, 2) it decided."""
+    locker = FootLocker(REST_JOINTS, estimate.fps, config)
+    frames, contacts = [], []
+    for i in range(estimate.num_frames):
+        frames.append(locker(estimate.frame(i)))
+        contacts.append(locker.contact)
+    locked = MotionClip.from_params(frames, estimate.fps, source=estimate.source)
+    return locked, np.array(contacts)
 
 
 def _heading(rotations: np.ndarray) -> np.ndarray:
@@ -184,6 +200,7 @@ def evaluate(frames: int = 90, seed: int = 0, noise: FeetNoise | None = None,
     start = time.perf_counter()
     raw = {name: _Measures() for name in (*GROUNDED_MOTIONS, "all")}
     cleaned = {name: _Measures() for name in (*GROUNDED_MOTIONS, "all")}
+    online = {name: _Measures() for name in (*GROUNDED_MOTIONS, "all")}
     air_contacts, jump_kept, turn_drift, turn_kept = 0, [], [], []
     count = 0
     for m, (name, make) in enumerate(GROUNDED_MOTIONS.items()):
@@ -196,6 +213,9 @@ def evaluate(frames: int = 90, seed: int = 0, noise: FeetNoise | None = None,
                 _measure(target, truth, estimate, np.eye(3), None)
             for target in (cleaned[name], cleaned["all"]):
                 soles, ankles = _measure(target, truth, result.clip, result.leveling, result)
+            locked, live = run_online(estimate, config)
+            for target in (online[name], online["all"]):
+                _measure(target, truth, locked, np.eye(3), None, live)
             count += 1
             true_rotations, true_joints = _posed(truth, np.eye(3))
             if name == "jump":
@@ -210,7 +230,8 @@ def evaluate(frames: int = 90, seed: int = 0, noise: FeetNoise | None = None,
                 true_turn = np.ptp(_heading(true_rotations[:, ANKLES[1]]))
                 turn_kept.append(np.ptp(_heading(ankles[:, 1])) / true_turn)
     return FeetReport(
-        raw={k: v.figures(False) for k, v in raw.items()}, cleaned={k: v.figures(True) for k, v in cleaned.items()},
+        raw={k: v.figures() for k, v in raw.items()}, cleaned={k: v.figures() for k, v in cleaned.items()},
+        online={k: v.figures() for k, v in online.items()},
         jump_air_contact_frames=air_contacts, jump_height_kept=float(np.mean(jump_kept)),
         turn_foot_drift_mm=float(np.max(turn_drift)), turn_heading_kept=float(np.mean(turn_kept)),
         clips=count, frames=frames, seconds=time.perf_counter() - start)
