@@ -385,14 +385,12 @@ def clean_feet(clip: MotionClip, rest_joints: np.ndarray | None = None, config: 
     config = config or FeetConfig()
     rest = REST_JOINTS if rest_joints is None else np.asarray(rest_joints, dtype=np.float64)
     fps = clip.fps
-    if clip.num_frames < 2 * config.min_contact_frames:
-        contacts = FootContacts(np.zeros((clip.num_frames, 2), np.float32), np.zeros((clip.num_frames, 2), bool))
+    held_from = _held_from(clip)
+    if clip.num_frames < 2 * config.min_contact_frames:  # too short to tell a rest from a pause
         rotations, joints = _pose_clip(clip, rest)
         floor = Floor(_CAMERA_UP.copy(), float(-sole_points(rotations, joints, rest)[..., 1].max()))
-        return FeetResult(dataclasses.replace(clip, foot_contact=contacts.contact.astype(np.float32)), contacts,
-                          floor, np.eye(3))
-
-    held_from = _held_from(clip)
+        none = np.zeros((clip.num_frames, 2), bool)
+        return _finish(clip, FootContacts(none.astype(np.float32), none), floor, np.eye(3), held_from)
     # 1. The floor under the slow feet, then a frame where it is level.
     rotations, joints = _pose_clip(clip, rest)
     level_floor = Floor(_CAMERA_UP.copy(), 0.0)
@@ -423,8 +421,7 @@ def clean_feet(clip: MotionClip, rest_joints: np.ndarray | None = None, config: 
     soles, heights, speeds = _feet_state(rotations, joints, rest, fps, floor)
     contacts = detect_contacts(heights, speeds, config)
     if not contacts.contact.any():
-        return FeetResult(dataclasses.replace(clip, foot_contact=np.zeros((clip.num_frames, 2), np.float32)),
-                          contacts, floor, leveling)
+        return _finish(clip, contacts, floor, leveling, held_from)
 
     # 4. The root follows the planted feet horizontally: each contact's feet stay where they were on average.
     centres = soles.mean(axis=2)
@@ -447,12 +444,19 @@ def clean_feet(clip: MotionClip, rest_joints: np.ndarray | None = None, config: 
     weight, targets = _lock_targets(sole_points(rotations, joints, rest).mean(axis=2), contacts.contact, floor,
                                     config.blend_frames)
     local = lock_feet(rotations, joints, clip.transl.astype(np.float64), rest, targets, weight, floor)
-    # Frames held in the input (a gap nobody was seen in) stay held: the clean-up adds no motion nobody saw.
-    local, transl, contact = local[held_from], clip.transl.astype(np.float64)[held_from], contacts.contact[held_from]
-    cleaned = _rebuild(clip, local, transl, foot_contact=contact.astype(np.float32),
-                       source={**(clip.source or {}), "feet": {
-                           "mode": "lock", "floor_height_m": float(-floor.offset_m),
-                           "leveling": np.round(leveling, 6).tolist()}})
+    clip = _rebuild(clip, local, clip.transl.astype(np.float64))
+    return _finish(clip, contacts, floor, leveling, held_from)
+
+
+def _finish(clip: MotionClip, contacts: FootContacts, floor: Floor, leveling: np.ndarray,
+            held_from: np.ndarray) -> FeetResult:
+    """The result: `clip` with its contacts and the floor and levelling in its source; frames held in the input
+    (a gap nobody was seen in) stay held, the clean-up adds no motion nobody saw."""
+    pose, transl, contact = clip.full_pose()[held_from], clip.transl[held_from], contacts.contact[held_from]
+    cleaned = dataclasses.replace(
+        clip, **split_full_pose(pose), transl=transl, foot_contact=contact.astype(np.float32),
+        source={**(clip.source or {}), "feet": {"mode": "lock", "floor_height_m": float(-floor.offset_m),
+                                                "leveling": np.round(leveling, 6).tolist()}})
     return FeetResult(cleaned, contacts, floor, leveling)
 
 

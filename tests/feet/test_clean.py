@@ -108,3 +108,11 @@ def test_frames_held_in_a_gap_stay_held_after_the_clean_up():
     cleaned = clean_feet(held).clip
     assert np.array_equal(cleaned.full_pose()[30:40], np.repeat(cleaned.full_pose()[29:30], 10, axis=0))
     assert np.array_equal(cleaned.transl[30:40], np.repeat(cleaned.transl[29:30], 10, axis=0))
+
+
+def test_a_clip_too_short_to_tell_rests_gets_no_contacts_and_is_marked_cleaned():
+    truth = motions.place_grounded(motions.walk(5), CAMERA)
+    result = clean_feet(truth)
+    assert not result.clip.foot_contact.any() and result.clip.source["feet"]["mode"] == "lock"
+    assert np.array_equal(result.clip.full_pose(), truth.full_pose())
+    assert abs(result.clip.source["feet"]["floor_height_m"] - 1.0) < 1e-6  # the lowest sole point
