@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -261,6 +262,7 @@ def bench_model(
         raise ConfigError("No backend could run here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()),
                           "python main.py doctor lists what is installed.")
     timings: dict[str, list[float]] = {label: [] for label in runners}
+    load_before = os.getloadavg()[0]
     for _ in range(rounds):
         for label, runner in runners.items():
             start = time.perf_counter()
@@ -278,7 +280,7 @@ def bench_model(
         "gflop_per_frame": round(gflop, 3), "cpu": asdict(peak) | {"peak_gflop_per_s": round(peak.gflop_per_s, 1)},
         "floor_ms_per_frame": round(floor_ms, 2), "reference": reference_label, "rounds": rounds,
         "iterations": iterations, "accuracy_input": f"{len(crops)} crops of {SAMPLE.name}", "results": {},
-        "skipped": skipped,
+        "skipped": skipped, "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     table = Table(title=f"{title} on {device}, {threads} threads, batch {batch_size}, {gflop:.1f} GFLOP/frame; "
                         f"fp32 peak {peak.gflop_per_s:.0f} GFLOP/s = {peak.cores} cores x {peak.ghz:.2f} GHz x "
@@ -304,6 +306,9 @@ def bench_model(
                       f"{row['angle_err_mean_deg']:.3f} / {row['angle_err_max_deg']:.3f}",
                       f"{row['load_and_warmup_s']:.1f}")
     console.print(table)
+    if max(figures["load_average_1min"]) > peak.cores / 2:  # type: ignore[arg-type]
+        console.print(f"[yellow]note[/]: load average {load_before:.1f} → {os.getloadavg()[0]:.1f} on "
+                      f"{peak.cores} cores: other processes shared the CPU; compare the rows, not the absolutes.")
     for label, info in infos.items():
         console.print(f"  {label}: {info['describe']}", highlight=False)
     if json_path:
