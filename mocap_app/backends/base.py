@@ -9,12 +9,14 @@ input batch. Backend modules import their runtime (torch, onnxruntime, tensorrt)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+Progress = Callable[[str], None]  # receives one line per build step (exports and engine builds take a while)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import importlib.metadata
 import importlib.util
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +28,10 @@ from .artifacts import (
     sidecar_path,
     write_sidecar,
 )
+from .base import Progress
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]
 DEFAULT_BATCH_MAX = 8  # persons per call an artifact accepts (the estimator's default max_batch)
 
 

@@ -13,7 +13,6 @@ import importlib.util
 import io
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -24,6 +23,7 @@ from mocap_app.models.layout import INPUT_IMG_HW, INPUT_NAME, OUTPUT_NAMES
 from mocap_app.models.smplerx import use_fixed_roi_grid
 
 from .artifacts import OPSET
+from .base import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,6 @@ SINGLE_FILE_LIMIT_BYTES = 1_800_000_000
 # Conv is left in fp32: ONNX Runtime's ConvInteger made SMPLer-X-S slower than fp32 (449 vs 460 ms, MatMul/Gemm
 # alone 280 ms, 2-core Zen 4, same run), and the ViT's FLOPs are in its matmuls.
 QUANTIZED_OPS = ("MatMul", "Gemm")
-Progress = Callable[[str], None]
 
 
 def require_export_tools() -> None:

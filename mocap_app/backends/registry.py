@@ -12,20 +12,18 @@ import dataclasses
 import importlib
 import importlib.util
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from mocap_app.core.errors import DependencyError, MocapError, ModelFileError, UnsupportedFormatError
 
 from .artifacts import ArtifactKey, EngineMismatchError, engines_home, read_sidecar
-from .base import PRECISIONS, InferenceBackend
+from .base import PRECISIONS, InferenceBackend, Progress
 from .build import BuildSpec, ensure_artifact, find_artifact
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_SUFFIXES = (".pth.tar", ".pth", ".pt")
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
