@@ -87,7 +87,8 @@ def build_engine(onnx_path: Path, engine_path: Path, precision: str, batch_min: 
     shape = (3, *INPUT_IMG_HW)
     profile.set_shape(INPUT_NAME, (batch_min, *shape), (batch_opt, *shape), (batch_max, *shape))
     config.add_optimization_profile(profile)
-    config.progress_monitor = _Progress(progress)
+    monitor = _Progress(progress)  # held here for the whole build: the builder calls it from C++
+    config.progress_monitor = monitor
     start = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
