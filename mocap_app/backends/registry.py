@@ -161,7 +161,7 @@ def candidates(backend: str, device: str, precision: str, has_cpu_graph: bool) -
 
 
 def _open(choice: Choice, checkpoint: Path, engines_dir: Path, build: bool, progress: Progress,
-          batch_max: int) -> InferenceBackend:
+          batch_max: int, threads: int | None = None) -> InferenceBackend:
     entry = BACKENDS[choice.backend]
     require(entry)
     if choice.backend == "torch":
@@ -170,20 +170,20 @@ def _open(choice: Choice, checkpoint: Path, engines_dir: Path, build: bool, prog
     spec = BuildSpec(checkpoint, fmt, choice.precision, engines_dir, batch_max=batch_max)
     path, key = ensure_artifact(spec, progress=progress) if build else find_artifact(spec)
     try:
-        return _construct(entry, path, key, choice.device, engines_dir)
+        return _construct(entry, path, key, choice.device, engines_dir, threads)
     except ModelFileError as exc:  # a file its runtime cannot load (corrupt, truncated) despite a valid sidecar
         if not build:
             raise
         progress(f"{exc.message} Rebuilding it.")
         path, key = ensure_artifact(spec, rebuild=True, progress=progress)
-        return _construct(entry, path, key, choice.device, engines_dir)
+        return _construct(entry, path, key, choice.device, engines_dir, threads)
 
 
-def _construct(entry: BackendEntry, path: Path, key: ArtifactKey, device: str, engines_dir: Path | None
-               ) -> InferenceBackend:
+def _construct(entry: BackendEntry, path: Path, key: ArtifactKey, device: str, engines_dir: Path | None,
+               threads: int | None = None) -> InferenceBackend:
     if entry.name == "tensorrt":
         return entry.load()(path, key.size, key.precision, key.batch_max)
-    return entry.load()(path, key.size, key.precision, device=device, batch_max=key.batch_max,
+    return entry.load()(path, key.size, key.precision, device=device, batch_max=key.batch_max, threads=threads,
                         trt_cache_dir=engines_dir)
 
 
@@ -199,7 +199,7 @@ def _has_cpu_graph(checkpoint: Path, engines_dir: Path, batch_max: int) -> bool:
 
 def load_backend(path: Path, backend: str = "auto", device: str = "auto", precision: str = "auto",
                  engines_dir: Path | None = None, build: bool = True, progress: Progress = logger.info,
-                 batch_max: int = 8) -> InferenceBackend:
+                 batch_max: int = 8, threads: int | None = None) -> InferenceBackend:
     """Open a SMPLer-X checkpoint (or an artifact built from one) with `backend`.
 
     A checkpoint runs on torch directly, or through the ONNX graph / TensorRT engine built from it (found in
@@ -207,6 +207,7 @@ def load_backend(path: Path, backend: str = "auto", device: str = "auto", precis
     "auto" tries `candidates` in order and falls back past each that cannot run here, logging why; an explicit
     backend that cannot run raises its error (DependencyError, EngineMismatchError, ModelFileError) with a hint.
     An .onnx/.engine file opens directly with the backend its suffix names (its sidecar gives size and precision).
+    threads: ONNX Runtime's intra-op threads (None: one per core; torch keeps its process-wide setting).
     """
     path = Path(path)
     engines_dir = Path(engines_dir) if engines_dir is not None else engines_home()
@@ -222,7 +223,7 @@ def load_backend(path: Path, backend: str = "auto", device: str = "auto", precis
     failures = []
     for choice in choices:
         try:
-            opened = _open(choice, path, engines_dir, build, progress, batch_max)
+            opened = _open(choice, path, engines_dir, build, progress, batch_max, threads)
         except MocapError as exc:
             if backend != "auto":
                 raise

@@ -140,7 +140,7 @@ class Candidate:
 
 
 def candidates(model, checkpoint: Path, backend: str, precisions: list[str], device: str, use_compile: bool,
-               engines: Path, batch_max: int) -> list[Candidate]:
+               engines: Path, batch_max: int, threads: int) -> list[Candidate]:
     from mocap_app.backends.registry import BACKENDS, load_backend
     from mocap_app.backends.torch_backend import TorchBackend
 
@@ -166,7 +166,7 @@ def candidates(model, checkpoint: Path, backend: str, precisions: list[str], dev
             rows.append(Candidate(f"{name} {precision}", name, precision,
                                   lambda n=name, p=precision, d=ort_device: load_backend(
                                       checkpoint, backend=n, device=d, precision=p, engines_dir=engines,
-                                      batch_max=batch_max)))
+                                      batch_max=batch_max, threads=threads)))
     return rows
 
 
@@ -243,7 +243,8 @@ def bench_model(
     runners: dict[str, Callable[[np.ndarray], dict[str, np.ndarray]]] = {}
     infos: dict[str, dict[str, object]] = {}
     skipped: dict[str, str] = {}
-    for row in candidates(model, checkpoint, backend, precisions, device, use_compile, engines, max(8, batch_size)):
+    for row in candidates(model, checkpoint, backend, precisions, device, use_compile, engines, max(8, batch_size),
+                          threads):
         start = time.perf_counter()
         try:
             with console.status(f"loading {row.label} …"):
