@@ -12,6 +12,7 @@ into engines/ (seeded weights → the same file → the same cached graph).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import re
@@ -238,6 +239,8 @@ def bench_model(
     peak = cpu_peak()
     if ghz:
         peak = CpuPeak(peak.model, peak.cores, ghz, peak.flop_per_cycle, peak.how + " (clock from --cpu-ghz)")
+    if threads < peak.cores:  # the floor of the cores the rows may use
+        peak = dataclasses.replace(peak, cores=threads)
     floor_ms = gflop / peak.gflop_per_s * 1000
 
     runners: dict[str, Callable[[np.ndarray], dict[str, np.ndarray]]] = {}
