@@ -341,8 +341,11 @@ class AnnyAvatar:
         `forward(...).joints` (exporters' rest offsets)."""
         return self._require().alignment.tpose_joints.astype(np.float32)
 
-    def facial_actions(self, jaw_pose: np.ndarray, expression: np.ndarray) -> np.ndarray:
-        """(N, 52) ARKit weights in [0, 1] from (N, 3) jaw_pose (axis-angle) and (N, 10) expression."""
+    def facial_actions(self, jaw_pose: np.ndarray, expression: np.ndarray,
+                       face_weights: np.ndarray | None = None) -> np.ndarray:
+        """(N, 52) ARKit weights in [0, 1] from (N, 3) jaw_pose (axis-angle) and (N, 10) expression, and the
+        records' own (N, 52) `face_weights` (ARKit order, the avatar's too) where higher: a face reader and the
+        jaw may both open the mouth, and it opens once."""
         built = self._require()
         jaw_pose = np.asarray(jaw_pose, dtype=np.float64).reshape(-1, 3)
         weights = np.zeros((len(jaw_pose), NUM_FACIAL_ACTIONS))
@@ -350,6 +353,8 @@ class AnnyAvatar:
             weights[:, built.facial_action_labels.index(shape)] = jaw_pose[:, axis] / built.jaw_angles[shape]
         if self.expression_map is not None:
             weights += np.asarray(expression, dtype=np.float64).reshape(-1, NUM_EXPRESSION) @ self.expression_map.T
+        if face_weights is not None:
+            weights = np.maximum(weights, np.asarray(face_weights, np.float64).reshape(len(weights), -1))
         return np.clip(weights, 0.0, 1.0)
 
     def bone_transforms(self, params: Sequence[SmplxParams]) -> tuple[np.ndarray, np.ndarray]:
@@ -378,16 +383,19 @@ class AnnyAvatar:
         transforms[..., 3, 3] = 1.0
         return transforms, posed.joints
 
-    def forward(self, params: SmplxParams | Sequence[SmplxParams]) -> AvatarOutput:
-        """Pose the avatar: vertices (N, V, 3), joints (N, 55, 3), facial weights (N, 52)."""
+    def forward(self, params: SmplxParams | Sequence[SmplxParams],
+                facial_actions: np.ndarray | None = None) -> AvatarOutput:
+        """Pose the avatar: vertices (N, V, 3), joints (N, 55, 3), facial weights (N, 52) — `facial_actions`
+        ((N, 52) ARKit weights in [0, 1]) when given, else those of the records' jaw and expression."""
         built = self._require()
         items = [params] if isinstance(params, SmplxParams) else list(params)
         if not items:
             raise ValueError("forward needs at least one SmplxParams")
         torch = built.torch
         transforms, joints = self.bone_transforms(items)
-        weights = self.facial_actions(np.stack([p.jaw_pose for p in items]),
-                                      np.stack([p.expression for p in items]))
+        weights = (self.facial_actions(np.stack([p.jaw_pose for p in items]), np.stack([p.expression for p in items]),
+                                       np.stack([p.face_weights for p in items]))
+                   if facial_actions is None else np.asarray(facial_actions, np.float64).reshape(len(items), -1))
         active = np.flatnonzero(weights.any(0))  # most frames move only the jaw shapes, if any
         rest = built.rest_vertices + np.einsum("nk,kvc->nvc", weights[:, active], built.facial_directions[active])
         with torch.inference_mode():

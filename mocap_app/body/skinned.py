@@ -112,7 +112,7 @@ def avatar_skinned_body(avatar: AnnyAvatar, clip: MotionClip) -> SkinnedBody:
     np.add.at(skin_weights, (rows, avatar.bone_joints[bone_indices].ravel()), bone_weights.ravel())
     skin_weights /= skin_weights.sum(axis=1, keepdims=True)
 
-    weights = avatar.facial_actions(clip.jaw_pose, clip.expression)
+    weights = avatar.facial_actions(clip.jaw_pose, clip.expression, clip.face_weights)
     mesh = SkinnedMesh(
         vertices=vertices, faces=avatar.faces, skin_weights=skin_weights,
         blend_shape_names=avatar.facial_action_labels, blend_shape_deltas=deltas, blend_shape_weights=weights,

@@ -38,6 +38,7 @@ from . import (
     build_engine,
     doctor,
     eval_conditions,
+    eval_face,
     eval_feet,
     eval_real,
     eval_smoothing,
@@ -82,6 +83,7 @@ eval_app.command("synthetic")(eval_synthetic.eval_synthetic)
 eval_app.command("real")(eval_real.eval_real)
 eval_app.command("conditions")(eval_conditions.eval_conditions)
 eval_app.command("feet")(eval_feet.eval_feet)
+eval_app.command("face")(eval_face.eval_face)
 
 
 @app.callback(invoke_without_command=True)

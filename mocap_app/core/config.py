@@ -92,6 +92,10 @@ class ModelConfig:
     # Instances of the default (MediaPipe) estimator working on alternating frames; MediaPipe runs
     # outside Python's GIL, so two keep both cores of a 2-core machine busy.
     landmark_workers: int = field(default=2, metadata=_range(1, 8))
+    # What the default estimator reads of the face besides jaw and head: "off"; "expressions", ARKit blend-shape
+    # weights from the face mesh (no extra model); "gaze", those and the eyes' direction from MediaPipe's
+    # refined face model (iris points).
+    face: str = field(default="gaze", metadata=_choices("off", "expressions", "gaze"))
 
 
 @dataclass(frozen=True)

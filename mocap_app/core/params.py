@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .errors import ClipFormatError
+from .face import NUM_ARKIT_SHAPES
 from .files import atomic_write
 from .frames import CameraIntrinsics, _frozen_array
 from .skeleton import NUM_JOINTS
@@ -54,7 +55,9 @@ CLIP_ARRAYS: dict[str, tuple[type, tuple[int, ...]]] = {
     "box": (np.float32, (4,)),
     "frame_index": (np.int64, ()),
     "timestamp_ns": (np.int64, ()),
+    "face_weights": (np.float32, (NUM_ARKIT_SHAPES,)),
 }
+OPTIONAL_ARRAYS = ("face_weights",)  # clips and journals written before it existed read it as zeros
 
 
 def split_full_pose(full_pose: np.ndarray) -> dict[str, np.ndarray]:
@@ -121,6 +124,8 @@ class SmplxParams(_SmplxArrays):
         kept a previous/neutral value for that joint.
     box: (4,) xyxy person box in image pixels. frame_index: index of the source frame.
     timestamp_ns: capture timestamp of the source frame (`Frame.timestamp_ns`).
+    face_weights: (52,) ARKit blend-shape weights in [0, 1], `core.face.ARKIT_SHAPES` order (the face as the
+        estimator read it; zeros when it reads none). `expression` stays SMPL-X's own coefficients.
     All arrays are float32 and read-only.
     """
 
@@ -131,16 +136,19 @@ class SmplxParams(_SmplxArrays):
     box: np.ndarray | None = None
     frame_index: int = 0
     timestamp_ns: int = 0
+    face_weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name, shape in PARAM_FIELDS.items():
             object.__setattr__(self, name, _frozen_array(getattr(self, name), np.float32, shape, name))
+        face = np.zeros(NUM_ARKIT_SHAPES) if self.face_weights is None else self.face_weights
+        object.__setattr__(self, "face_weights", _frozen_array(face, np.float32, (NUM_ARKIT_SHAPES,), "face_weights"))
         conf = np.ones(NUM_JOINTS) if self.joint_confidence is None else self.joint_confidence
         object.__setattr__(self, "joint_confidence",
                            _frozen_array(conf, np.float32, (NUM_JOINTS,), "joint_confidence"))
         box = np.zeros(4) if self.box is None else self.box
         object.__setattr__(self, "box", _frozen_array(box, np.float32, (4,), "box"))
-        for name in PARAM_FIELDS:
+        for name in (*PARAM_FIELDS, "face_weights"):
             if not np.isfinite(getattr(self, name)).all():
                 raise ValueError(f"{name} contains NaN or infinite values")
 
@@ -162,7 +170,7 @@ class SmplxParams(_SmplxArrays):
     @classmethod
     def from_arrays(cls, values: Mapping[str, Any], track_id: int = 0) -> SmplxParams:
         """The record of one frame's `arrays` (a mapping, or a structured array row, holding `CLIP_ARRAYS`)."""
-        fields = {name: values[name] for name in (*PARAM_FIELDS, "joint_confidence", "box")}
+        fields = {name: values[name] for name in (*PARAM_FIELDS, "joint_confidence", "box", "face_weights")}
         return cls(**fields, camera=CameraIntrinsics.from_array(values["camera"]), track_id=track_id,
                    confidence=float(values["confidence"]), frame_index=int(values["frame_index"]),
                    timestamp_ns=int(values["timestamp_ns"]))
@@ -182,6 +190,7 @@ class MotionClip(_SmplxArrays):
     source: free-form metadata (input file, estimator, config) — JSON-serialisable values only.
     foot_contact: (T, 2) float32 in [0, 1], left and right foot: 1 where the foot is planted on the floor
         (`body.feet.clean_feet`), or None when contacts were not detected (clips from before they were).
+    face_weights: (T, 52) ARKit blend-shape weights as in `SmplxParams`; None when built gives zeros.
     """
 
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -197,12 +206,17 @@ class MotionClip(_SmplxArrays):
     gender: str = "neutral"
     source: dict | None = None
     foot_contact: np.ndarray | None = None
+    face_weights: np.ndarray | None = None
 
     # name -> (dtype, per-frame shape)
     ARRAY_SPECS: ClassVar[dict[str, tuple[type, tuple[int, ...]]]] = CLIP_ARRAYS
 
     def __post_init__(self) -> None:
         num_frames = len(np.asarray(self.global_orient))
+        for name in OPTIONAL_ARRAYS:
+            if getattr(self, name) is None:
+                dtype, shape = self.ARRAY_SPECS[name]
+                object.__setattr__(self, name, np.zeros((num_frames, *shape), dtype))
         for name, (dtype, shape) in self.ARRAY_SPECS.items():
             object.__setattr__(self, name, _frozen_array(getattr(self, name), dtype, (num_frames, *shape), name))
         if not (np.isfinite(self.fps) and self.fps > 0):
@@ -294,17 +308,18 @@ class MotionClip(_SmplxArrays):
             raise ClipFormatError(
                 f"{path} has clip schema version {version}; this version of the app reads {cls.SCHEMA_VERSION}.",
                 "Re-export the clip with a matching version of the app.")
-        required = [*cls.ARRAY_SPECS, "fps", "track_id", "gender", "source_json"]
+        required = [*(n for n in cls.ARRAY_SPECS if n not in OPTIONAL_ARRAYS), "fps", "track_id", "gender",
+                    "source_json"]
         missing = [key for key in required if key not in contents]
         if missing:
             raise ClipFormatError(f"{path} lacks the keys {', '.join(missing)}.", hint)
         num_frames = len(contents["global_orient"])
         for name, (_dtype, shape) in cls.ARRAY_SPECS.items():
-            if contents[name].shape != (num_frames, *shape):
+            if name in contents and contents[name].shape != (num_frames, *shape):
                 raise ClipFormatError(
                     f"{path}: '{name}' has shape {contents[name].shape}, expected {(num_frames, *shape)}.", hint)
         try:
-            return cls(**{name: contents[name] for name in cls.ARRAY_SPECS},
+            return cls(**{name: contents.get(name) for name in cls.ARRAY_SPECS},
                        fps=float(contents["fps"]), track_id=int(contents["track_id"]),
                        gender=str(contents["gender"]), source=json.loads(str(contents["source_json"])),
                        foot_contact=contents.get("foot_contact"))

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap_app.core.errors import ClipFormatError, ExportError
-from mocap_app.core.params import CLIP_ARRAYS, MotionClip, SmplxParams
+from mocap_app.core.params import CLIP_ARRAYS, OPTIONAL_ARRAYS, MotionClip, SmplxParams
 
 logger = logging.getLogger(__name__)
 
@@ -214,19 +214,42 @@ def read_journal(path: Path) -> JournalScan:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ClipFormatError(f"{path} has a damaged header.", _HINT) from exc
     header = _check_header(path, header)
+    stored = _stored_dtype(path, header)
     body = memoryview(data)[_PREFIX.size + header_length :]
-    size = RECORD_DTYPE.itemsize + _CRC.size
+    size = stored.itemsize + _CRC.size
     slots, torn = divmod(len(body), size)
-    framed = np.frombuffer(body[: slots * size], dtype=np.dtype([("record", RECORD_DTYPE), ("crc", "<u4")]))
-    raw = framed.view(np.dtype([("payload", f"V{RECORD_DTYPE.itemsize}"), ("crc", "<u4")]))
+    framed = np.frombuffer(body[: slots * size], dtype=np.dtype([("record", stored), ("crc", "<u4")]))
+    raw = framed.view(np.dtype([("payload", f"V{stored.itemsize}"), ("crc", "<u4")]))
     sound = np.array([zlib.crc32(payload) == crc for payload, crc in zip(raw["payload"].tolist(), raw["crc"],
                                                                         strict=True)], dtype=bool).reshape(-1)
     for name in _FINITE_FIELDS:  # checksummed garbage (a hostile or buggy writer) is never exported
-        values = framed["record"][name].reshape(slots, int(np.prod(RECORD_DTYPE[name].shape, dtype=int)))
-        sound &= np.isfinite(values).all(axis=1)
+        if name in stored.names:
+            values = framed["record"][name].reshape(slots, int(np.prod(stored[name].shape, dtype=int)))
+            sound &= np.isfinite(values).all(axis=1)
     damaged = np.flatnonzero(~sound)
-    records = framed["record"][sound].copy()
+    records = np.zeros(int(sound.sum()), RECORD_DTYPE)  # columns a journal predates stay zero (OPTIONAL_ARRAYS)
+    for name in stored.names:
+        records[name] = framed["record"][name][sound]
     return JournalScan(path, header, records, tuple(int(i) for i in damaged), torn, slots)
+
+
+def _stored_dtype(path: Path, header: dict) -> np.dtype:
+    """The record layout a journal was written with (its header says; this app's when it does not): journals from
+    before an optional column (`OPTIONAL_ARRAYS`) was added lack it."""
+    if "record_dtype" not in header:
+        return RECORD_DTYPE
+    try:
+        stored = np.dtype([(name, kind, tuple(shape[0]) if shape else ()) for name, kind, *shape in
+                           header["record_dtype"]])
+    except (TypeError, ValueError) as exc:
+        raise ClipFormatError(f"{path} has a damaged header: its record layout does not parse ({exc}).",
+                              _HINT) from exc
+    wanted = set(RECORD_DTYPE.names) - set(OPTIONAL_ARRAYS)
+    if not wanted <= set(stored.names) <= set(RECORD_DTYPE.names) \
+            or any(stored[n] != RECORD_DTYPE[n] for n in stored.names):
+        raise ClipFormatError(f"{path} was recorded with another record layout.",
+                              "Open it with the version of the app that recorded it.")
+    return stored
 
 
 def journal_to_clips(path: Path, report: Callable[[str], None] = logger.warning) -> list[MotionClip]:

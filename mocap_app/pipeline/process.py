@@ -270,7 +270,8 @@ def build_estimators(options: ProcessOptions, config: AppConfig) -> list:  # -> 
         from mocap_app.estimators.landmarks import LandmarkEstimator
 
         skeleton = drawn_skeleton(config)
-        return [LandmarkEstimator(rest_joints=skeleton) for _ in range(config.model.landmark_workers)]
+        return [LandmarkEstimator(rest_joints=skeleton, face=config.model.face)
+                for _ in range(config.model.landmark_workers)]
     from mocap_app.estimators.smplerx import SmplerxEstimator
 
     hand_mean = None

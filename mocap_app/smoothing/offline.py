@@ -83,7 +83,8 @@ def smooth_clip(clip: MotionClip, config: SmoothingConfig, fill_gaps: bool = Fal
         source_row = start + np.searchsorted(offsets, grid, side="right") - 1
         measured = np.isin(grid, offsets)
         part = {name: getattr(clip, name)[source_row].copy() for name in ("camera", "box", "confidence",
-                                                                          "joint_confidence", "timestamp_ns")}
+                                                                          "joint_confidence", "timestamp_ns",
+                                                                          "face_weights")}
         part["confidence"][~measured] = 0.0
         part["joint_confidence"][~measured] = 0.0
         part["timestamp_ns"] = np.interp(grid, offsets, clip.timestamp_ns[start:stop].astype(np.float64)).round()

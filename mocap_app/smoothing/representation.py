@@ -87,5 +87,6 @@ def apply_values(template: SmplxParams, values: np.ndarray, betas: np.ndarray, *
     fields: dict[str, object] = dict(split_full_pose(quats_to_pose(values[:NUM_QUAT_VALUES].reshape(NUM_JOINTS, 4))))
     fields |= {"transl": values[TRANSL], "expression": values[EXPRESSION], "betas": betas}
     values_of = {name: getattr(template, name) for name in (
-        "camera", "track_id", "confidence", "joint_confidence", "box", "frame_index", "timestamp_ns")}
+        "camera", "track_id", "confidence", "joint_confidence", "box", "frame_index", "timestamp_ns",
+        "face_weights")}  # the face reader smooths its weights itself (a blink lasts a few frames)
     return SmplxParams(**(values_of | fields | overrides))  # type: ignore[arg-type]

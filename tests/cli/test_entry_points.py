@@ -32,7 +32,8 @@ def test_every_command_is_registered_by_the_app_itself() -> None:
     assert {c.name for c in bench_app.registered_commands} == {
         "capture", "detect", "export", "landmarks", "live", "longtake", "model", "pipeline", "render", "smoothing",
         "soak", "stream"}
-    assert {c.name for c in eval_app.registered_commands} == {"smoothing", "synthetic", "real", "conditions", "feet"}
+    assert {c.name for c in eval_app.registered_commands} == {"smoothing", "synthetic", "real", "conditions", "feet",
+                                                               "face"}
 
 
 def test_an_internal_error_ends_in_one_line_naming_the_crash_report(monkeypatch, tmp_path, capsys) -> None:

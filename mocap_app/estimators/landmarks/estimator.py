@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.frames import CameraIntrinsics, Detection, Frame
 from mocap_app.core.params import SmplxParams, split_full_pose
 
+from .face_shapes import FaceShapeReader, gaze_rotation
 from .facing import mirrored, read_as_front_view_from_behind
 from .fit import LandmarkFitter, PoseFit
 from .holistic import HolisticTracker
@@ -131,7 +133,14 @@ class LandmarkEstimator:
 
     def __init__(self, rest_joints: np.ndarray = REST_JOINTS, intrinsics: CameraIntrinsics | None = None,
                  fov_deg: float = 60.0, refine_steps: int = 1, crop_scale: float = 1.25,
-                 min_visibility: float = 0.5, max_persons: int = 4, forget_after_frames: int = 30) -> None:
+                 min_visibility: float = 0.5, max_persons: int = 4, forget_after_frames: int = 30,
+                 face: str = "gaze") -> None:
+        """face: what is read of the face besides jaw and head (config `model.face`): "off", "expressions"
+        (ARKit weights into `face_weights`) or "gaze" (also the eyes into `leye_pose`/`reye_pose`)."""
+        if face not in ("off", "expressions", "gaze"):
+            raise ValueError(f"face must be off, expressions or gaze, got {face!r}")
+        self.face = face
+        self._readers: dict[int, FaceShapeReader] = {}
         self.fitter = LandmarkFitter(rest_joints, refine_steps=refine_steps, min_visibility=min_visibility)
         self.intrinsics = intrinsics
         self.fov_deg = fov_deg
@@ -159,7 +168,7 @@ class LandmarkEstimator:
         results, holistic_s, fit_s = [], 0.0, 0.0
         for track_id, detection in jobs:
             if track_id not in self._trackers:
-                self._trackers[track_id] = HolisticTracker()
+                self._trackers[track_id] = HolisticTracker(refine_face=self.face == "gaze")
             tracker = self._trackers[track_id]
             self._last_seen[track_id] = frame.index
             start = time.perf_counter()
@@ -187,7 +196,7 @@ class LandmarkEstimator:
                 self._previous[track_id] = fit
                 box = detection.box if detection is not None else landmark_box(obs, frame.width, frame.height)
                 score = detection.score if detection is not None else 1.0
-                results.append(self._params(fit, camera, track_id, box, frame, score))
+                results.append(self._with_face(self._params(fit, camera, track_id, box, frame, score), obs, track_id))
             holistic_s += mid - start
             fit_s += time.perf_counter() - mid
         self.timing = EstimateTiming(1000.0 * holistic_s, 1000.0 * fit_s)
@@ -210,6 +219,16 @@ class LandmarkEstimator:
             confidence=score * fit.confidence, joint_confidence=fit.joint_confidence, box=box,
             frame_index=frame.index, timestamp_ns=frame.timestamp_ns)
 
+    def _with_face(self, params: SmplxParams, obs: HolisticLandmarks, track_id: int) -> SmplxParams:
+        """`params` with what the face mesh says: ARKit weights and, with "gaze", both eyes' rotations."""
+        if self.face == "off" or obs.face_mesh is None:
+            return params
+        reading = self._readers.setdefault(track_id, FaceShapeReader()).read(obs.face_mesh)
+        if self.face != "gaze":
+            return dataclasses.replace(params, face_weights=reading.weights)
+        eyes = [gaze_rotation(yaw, pitch) for yaw, pitch in reading.gaze]
+        return dataclasses.replace(params, face_weights=reading.weights, leye_pose=eyes[0], reye_pose=eyes[1])
+
     def _forget_stale(self, frame_index: int) -> None:
         for track_id, last in list(self._last_seen.items()):
             if frame_index - last > self.forget_after_frames:
@@ -217,6 +236,7 @@ class LandmarkEstimator:
                 self._previous.pop(track_id, None)
                 self._face_seen.pop(track_id, None)
                 self._observed.pop(track_id, None)
+                self._readers.pop(track_id, None)
                 del self._last_seen[track_id]
 
     def reset(self) -> None:
@@ -231,3 +251,4 @@ class LandmarkEstimator:
         self._last_seen.clear()
         self._face_seen.clear()
         self._observed.clear()
+        self._readers.clear()

@@ -70,4 +70,5 @@ def mirrored(obs: HolisticLandmarks) -> HolisticLandmarks:
 
     return dataclasses.replace(
         obs, pose_world=obs.pose_world[POSE_MIRROR] * flip_z, pose_image=obs.pose_image[POSE_MIRROR],
-        pose_visibility=visibility, left_hand=hand(obs.right_hand), right_hand=hand(obs.left_hand), face=None)
+        pose_visibility=visibility, left_hand=hand(obs.right_hand), right_hand=hand(obs.left_hand), face=None,
+        face_mesh=None)

@@ -34,7 +34,8 @@ class HolisticTracker:
     """One MediaPipe holistic graph; it tracks one person across consecutive images (call `close`)."""
 
     def __init__(self, model_complexity: int = OFFLINE_MODEL_COMPLEXITY, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5) -> None:
+                 min_tracking_confidence: float = 0.5, refine_face: bool = False) -> None:
+        """refine_face: run MediaPipe's refined face model (478 points: the iris too, for the gaze)."""
         if model_complexity != OFFLINE_MODEL_COMPLEXITY:
             raise ConfigError(
                 f"MediaPipe holistic model_complexity={model_complexity} is not available offline.",
@@ -47,7 +48,7 @@ class HolisticTracker:
                                   "Install it with: pip install mediapipe==0.10.14") from exc
         self._graph = holistic.Holistic(
             static_image_mode=False, model_complexity=OFFLINE_MODEL_COMPLEXITY, smooth_landmarks=True,
-            enable_segmentation=False, refine_face_landmarks=False,
+            enable_segmentation=False, refine_face_landmarks=refine_face,
             min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence)
 
     def process(self, rgb: np.ndarray, offset: tuple[float, float] = (0.0, 0.0),
@@ -65,11 +66,10 @@ class HolisticTracker:
         ox, oy = offset
         world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark])
         image = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark])
-        face = None
+        face = face_mesh = None
         if result.face_landmarks is not None:
-            marks = result.face_landmarks.landmark
-            face = np.array([(marks[i].x, marks[i].y, marks[i].z) for i in FACE_INDICES])
-            face = face * (width, height, width) / scale + (ox, oy, 0.0)
+            face_mesh = _points(result.face_landmarks, width, height, ox, oy, scale)
+            face = face_mesh[FACE_INDICES]
         return HolisticLandmarks(
             pose_world=world,
             pose_image=image[:, :2] * (width, height) / scale + (ox, oy),
@@ -78,7 +78,7 @@ class HolisticTracker:
             else _points(result.left_hand_landmarks, width, height, ox, oy, scale),
             right_hand=None if result.right_hand_landmarks is None
             else _points(result.right_hand_landmarks, width, height, ox, oy, scale),
-            face=face)
+            face=face, face_mesh=face_mesh)
 
     def close(self) -> None:
         self._graph.close()

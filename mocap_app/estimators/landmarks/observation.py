@@ -19,6 +19,8 @@ class HolisticLandmarks:
         MediaPipe gives, converted to pixels (positive = further than the wrist). "left" = the
         subject's left hand.
     face: (6, 3) float64 or None: the face-mesh points listed in `layout.FACE_INDICES`, same units.
+    face_mesh: (468, 3) float64 or None: every face-mesh point, same units (478 with the iris points when the
+        refined face model runs).
     """
 
     pose_world: np.ndarray
@@ -27,3 +29,4 @@ class HolisticLandmarks:
     left_hand: np.ndarray | None = None
     right_hand: np.ndarray | None = None
     face: np.ndarray | None = None
+    face_mesh: np.ndarray | None = None

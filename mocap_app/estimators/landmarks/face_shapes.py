@@ -1,0 +1,235 @@
+"""ARKit blend-shape weights and eye gaze from MediaPipe's face mesh, by geometry.
+
+Each frame the mesh (468 points, 478 with the iris) is put in a head frame built from rigid points (outer eye
+corners, forehead, nose tip): turning or tilting the head moves nothing there. In that frame a few measures are
+taken (eye aperture over eye width, brow heights above the eyes, lip corners and lip gap relative to the nose
+tip, mouth width, chin drop, lip depth, iris offset) and compared with the person's own neutral face; the
+weights (and gaze) are those whose measured responses (`FaceResponse`, from renders of the default avatar:
+`eval face --calibrate`) add up to that change. The neutral face is the median of the first `NEUTRAL_FRAMES`
+frames seen, then follows the face slowly while it looks neutral — people differ (eye size, brow height), and a
+fixed reference would read a person with narrow eyes as squinting for the whole take.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from mocap_app.core.face import ARKIT_INDEX, NUM_ARKIT_SHAPES
+
+# MediaPipe face-mesh indices ("left" = the subject's left, on the image's right for a frontal face).
+RIGHT_EYE_OUTER, RIGHT_EYE_INNER, LEFT_EYE_INNER, LEFT_EYE_OUTER = 33, 133, 362, 263
+RIGHT_LIDS = ((159, 145), (158, 153), (160, 144))  # (upper, lower) pairs across the eye
+LEFT_LIDS = ((386, 374), (385, 380), (387, 373))
+RIGHT_BROW_INNER, RIGHT_BROW_OUTER, LEFT_BROW_INNER, LEFT_BROW_OUTER = 55, 46, 285, 276
+FOREHEAD, NOSE_TIP, CHIN = 10, 4, 152
+UPPER_LIP_INNER, LOWER_LIP_INNER, UPPER_LIP_OUTER, LOWER_LIP_OUTER = 13, 14, 0, 17
+RIGHT_MOUTH_CORNER, LEFT_MOUTH_CORNER = 61, 291
+RIGHT_CHEEK, LEFT_CHEEK = 205, 425
+RIGHT_IRIS, LEFT_IRIS = 468, 473  # centres; present only in the refined (478-point) mesh
+
+FEATURES = (
+    "aperture_left", "aperture_right",  # lid gap over eye width
+    "lower_lid_left", "lower_lid_right",  # lower lid below the eye corners (eye widths)
+    "brow_inner_left", "brow_inner_right", "brow_outer_left", "brow_outer_right",  # above the eye corners
+    "corner_up_left", "corner_up_right", "corner_out_left", "corner_out_right",  # lip corners vs the nose tip
+    "lip_gap", "mouth_width", "chin_drop", "lip_depth", "cheek_width",
+    "iris_x_left", "iris_x_right", "iris_y_left", "iris_y_right",  # iris from the eye centre (eye widths)
+)
+F = {name: i for i, name in enumerate(FEATURES)}
+# Measures compared with the neutral face as a share of it: eyes and mouths differ in size between people more
+# than a blink or a pucker differs between them (a blink closes any eye to about a quarter of its aperture).
+RELATIVE = np.array([F["aperture_left"], F["aperture_right"], F["mouth_width"]])
+
+
+def change_from(features: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """(len(FEATURES),) how `features` differ from `neutral`: differences, `RELATIVE` ones as shares."""
+    change = features - neutral
+    change[RELATIVE] /= np.maximum(neutral[RELATIVE], 1e-6)
+    return change
+
+NEUTRAL_FRAMES = 30  # the first frames with a face: the person's neutral reference (their median)
+NEUTRAL_FOLLOW = 0.01  # then, per neutral-looking frame, the reference moves this share towards it
+NEUTRAL_LOOKING = 0.15  # no shape above this weight: a frame that may update the reference
+
+
+@dataclass(frozen=True)
+class FaceReading:
+    """weights: (52,) float32 in [0, 1], ARKit order (`core.face.ARKIT_SHAPES`); shapes the geometry cannot
+    tell stay 0. gaze: (2, 2) float32 radians, (yaw, pitch) of the (left, right) eye relative to the head,
+    yaw positive towards the subject's left, pitch positive up; zeros without the iris points. calibrated:
+    whether the neutral reference is complete (before that, weights are read against the frames so far)."""
+
+    weights: np.ndarray
+    gaze: np.ndarray
+    calibrated: bool
+
+
+def head_frame(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The face mesh ((N, 3) pixels, MediaPipe's z scaled like x) in the head's frame: (N, 3) points with the
+    origin between the outer eye corners, x towards the subject's left eye, y down the face, z away from the
+    face, unit = the outer-eye-corner distance; and (3, 3) the frame's axes (rows) in image coordinates."""
+    origin = 0.5 * (mesh[LEFT_EYE_OUTER] + mesh[RIGHT_EYE_OUTER])
+    across = mesh[LEFT_EYE_OUTER] - mesh[RIGHT_EYE_OUTER]
+    scale = float(np.linalg.norm(across))
+    x = across / scale
+    down = mesh[NOSE_TIP] - mesh[FOREHEAD]
+    y = down - (down @ x) * x
+    y /= np.linalg.norm(y)
+    axes = np.stack([x, y, np.cross(x, y)])
+    return (mesh - origin) @ axes.T / scale, axes
+
+
+def head_pose_terms(axes: np.ndarray) -> np.ndarray:
+    """(5,) yaw, pitch, yaw², pitch², yaw·pitch (radians) of a head frame's axes: what the pose-dependent part
+    of the measures is fitted on (`FaceResponse.pose_matrix`). Yaw positive turning to the subject's left,
+    pitch positive looking up; MediaPipe's depths are approximate, so are these, the same way at calibration."""
+    facing = axes[2]  # away from the face, image axes (z away from the camera)
+    yaw = np.arctan2(-facing[0], facing[2])
+    pitch = np.arctan2(facing[1], np.hypot(facing[0], facing[2]))
+    return np.array([yaw, pitch, yaw * yaw, pitch * pitch, yaw * pitch])
+
+
+def face_features(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(len(FEATURES),) the measures of one face mesh ((468 or 478, 3) pixels), in head-frame units, and the
+    (5,) `head_pose_terms` of its head frame."""
+    p, axes = head_frame(np.asarray(mesh, np.float64))
+    out = np.zeros(len(FEATURES))
+    for side, lids, inner, outer, brow_in, brow_out, corner, iris, sign in (
+            ("left", LEFT_LIDS, LEFT_EYE_INNER, LEFT_EYE_OUTER, LEFT_BROW_INNER, LEFT_BROW_OUTER,
+             LEFT_MOUTH_CORNER, LEFT_IRIS, 1.0),
+            ("right", RIGHT_LIDS, RIGHT_EYE_INNER, RIGHT_EYE_OUTER, RIGHT_BROW_INNER, RIGHT_BROW_OUTER,
+             RIGHT_MOUTH_CORNER, RIGHT_IRIS, -1.0)):
+        width = float(np.linalg.norm(p[outer, :2] - p[inner, :2]))
+        centre = 0.5 * (p[outer] + p[inner])
+        upper, lower = np.array(lids).T
+        out[F[f"aperture_{side}"]] = np.linalg.norm(p[upper, :2] - p[lower, :2], axis=1).mean() / width
+        out[F[f"lower_lid_{side}"]] = (p[lower, 1].mean() - centre[1]) / width
+        out[F[f"brow_inner_{side}"]] = centre[1] - p[brow_in, 1]
+        out[F[f"brow_outer_{side}"]] = centre[1] - p[brow_out, 1]
+        out[F[f"corner_up_{side}"]] = p[NOSE_TIP, 1] - p[corner, 1]
+        out[F[f"corner_out_{side}"]] = sign * (p[corner, 0] - p[NOSE_TIP, 0])
+        if len(p) > max(LEFT_IRIS, RIGHT_IRIS):
+            out[F[f"iris_x_{side}"]] = (p[iris, 0] - centre[0]) / width
+            out[F[f"iris_y_{side}"]] = (p[iris, 1] - centre[1]) / width
+    out[F["lip_gap"]] = np.linalg.norm(p[UPPER_LIP_INNER] - p[LOWER_LIP_INNER])
+    out[F["mouth_width"]] = np.linalg.norm(p[LEFT_MOUTH_CORNER] - p[RIGHT_MOUTH_CORNER])
+    out[F["chin_drop"]] = p[CHIN, 1] - p[NOSE_TIP, 1]
+    out[F["lip_depth"]] = 0.5 * (p[UPPER_LIP_OUTER, 2] + p[LOWER_LIP_OUTER, 2]) - p[NOSE_TIP, 2]
+    out[F["cheek_width"]] = p[LEFT_CHEEK, 0] - p[RIGHT_CHEEK, 0]
+    return out, head_pose_terms(axes)
+
+
+RESPONSE_FILE = Path(__file__).with_name("face_response.json")
+GAZE_LIMIT_RAD = (0.6, 0.5)  # |yaw|, |pitch| an eye turns at most
+# Prior on the weights, in units of the measures' noise: a shape must move the measures this many noise widths
+# (squared) before it is read; keeps shapes the measures barely see (a brow's small lift) from soaking up noise.
+PRIOR = 100.0
+ACTIVE_WEIGHT = 0.3  # read under the strong prior: a shape present
+REFIT_PRIOR = 4.0  # then their weights under this one
+GAZE_PRIOR = 1.0  # per radian squared: the eyes turn freely
+
+
+@dataclass(frozen=True)
+class FaceResponse:
+    """How the measures move: matrix (len(FEATURES), len(shapes) + 2), the change of every measure at each shape's
+    full weight, then per radian of gaze yaw and pitch (both eyes together); pose_matrix (len(FEATURES), 5), their
+    change with the head's pose (`head_pose_terms`) on an expression-free face — a turned face foreshortens the
+    measures, which would otherwise read as expressions. Written by `eval face --calibrate` from renders of the
+    default avatar (`pipeline.evaluation.face.calibrate`)."""
+
+    shapes: tuple[str, ...]
+    matrix: np.ndarray
+    pose_matrix: np.ndarray
+    noise: np.ndarray  # (len(FEATURES),) spread of each measure on the turned neutral face after the pose fit
+
+    @classmethod
+    def load(cls, path: Path = RESPONSE_FILE) -> FaceResponse:
+        data = json.loads(Path(path).read_text())
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path} was calibrated for other measures; run `python main.py eval face --calibrate`")
+        return cls(tuple(data["shapes"]), np.array(data["matrix"], np.float64), np.array(data["pose_matrix"]),
+                   np.array(data["noise"]))
+
+    def save(self, path: Path = RESPONSE_FILE) -> None:
+        Path(path).write_text(json.dumps({"features": FEATURES, "shapes": self.shapes,
+                                          "matrix": np.round(self.matrix, 5).tolist(),
+                                          "pose_matrix": np.round(self.pose_matrix, 5).tolist(),
+                                          "noise": np.round(self.noise, 5).tolist()}, indent=1) + "\n")
+
+    def solve(self, change: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shape weights ((len(shapes),) in [0, 1]) and gaze ((2,) yaw, pitch radians) whose responses add up
+        closest to `change` ((len(FEATURES),) measures minus the neutral ones), each measure weighed by its noise:
+        bounded linear least squares —
+        a blink and a squint both narrow the eye, a pucker and a funnel both narrow the mouth, and only the
+        mix of every measure tells them apart."""
+        from scipy.optimize import lsq_linear
+
+        count = len(self.shapes)
+        a = self.matrix / self.noise[:, None]
+        b = change / self.noise
+        low = np.concatenate([np.zeros(count), [-GAZE_LIMIT_RAD[0], -GAZE_LIMIT_RAD[1]]])
+        high = np.concatenate([np.ones(count), GAZE_LIMIT_RAD])
+
+        def fit(columns: np.ndarray, prior: float) -> np.ndarray:
+            strength = np.sqrt(np.where(columns < count, prior, GAZE_PRIOR))
+            found = lsq_linear(np.vstack([a[:, columns], np.diag(strength)]),
+                               np.concatenate([b, np.zeros(len(columns))]),
+                               bounds=(low[columns], high[columns]), method="bvls").x
+            x = np.zeros(count + 2)
+            x[columns] = found
+            return x
+
+        # A strong prior picks the shapes present, then a light one sets their weights: a prior strong enough
+        # to keep noise out would also pull every real weight down by a third.
+        everything = np.arange(count + 2)
+        chosen = fit(everything, PRIOR)
+        x = fit(everything[(chosen > ACTIVE_WEIGHT) | (everything >= count)], REFIT_PRIOR)
+        return x[:count], x[count:]
+
+
+def gaze_rotation(yaw: float, pitch: float) -> np.ndarray:
+    """(3,) axis-angle of an SMPL-X eye joint looking `yaw` radians to the subject's left and `pitch` up from
+    straight ahead, relative to the head (smplx axes: x the subject's left, y up, z forward)."""
+    turn = Rotation.from_euler("YX", [yaw, -pitch])  # about y towards +x (left), then about x: +y (up)
+    return turn.as_rotvec()
+
+
+class FaceShapeReader:
+    """Reads one person's face frame after frame (keeps their neutral reference): `read(mesh)`."""
+
+    def __init__(self, response: FaceResponse | None = None) -> None:
+        self.response = response or FaceResponse.load()
+        self._columns = np.array([ARKIT_INDEX[name] for name in self.response.shapes])
+        self._first: deque[np.ndarray] = deque(maxlen=NEUTRAL_FRAMES)
+        self._neutral: np.ndarray | None = None
+
+    @property
+    def calibrated(self) -> bool:
+        return self._neutral is not None
+
+    def read(self, mesh: np.ndarray) -> FaceReading:
+        """The weights and gaze of a face mesh ((468 or 478, 3) pixels, MediaPipe's z scaled like x)."""
+        measures, pose = face_features(mesh)
+        features = np.concatenate([measures - self.response.pose_matrix @ pose, pose])
+        if self._neutral is None:
+            self._first.append(features)
+            reference = np.median(np.stack(self._first), axis=0)
+            if len(self._first) == NEUTRAL_FRAMES:
+                self._neutral = reference
+        else:
+            reference = self._neutral
+        change = change_from(features[: len(FEATURES)], reference[: len(FEATURES)])
+        solved, gaze = self.response.solve(change)
+        if self._neutral is not None and solved.max() < NEUTRAL_LOOKING:
+            self._neutral = self._neutral + NEUTRAL_FOLLOW * (features - self._neutral)
+        weights = np.zeros(NUM_ARKIT_SHAPES, np.float32)
+        weights[self._columns] = solved
+        if len(mesh) <= max(LEFT_IRIS, RIGHT_IRIS):
+            gaze = np.zeros(2)  # no iris points: the eyes look straight ahead
+        return FaceReading(weights, np.tile(gaze, (2, 1)).astype(np.float32), self._neutral is not None)
