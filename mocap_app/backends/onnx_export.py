@@ -93,7 +93,15 @@ def quantize_int8(source: Path, target: Path, progress: Progress = logger.info) 
 
     start = time.perf_counter()
     progress(f"quantising {', '.join(QUANTIZED_OPS)} weights to int8 …")
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=list(QUANTIZED_OPS),
-                     use_external_data_format=Path(f"{source}.data").is_file())
+    root = logging.getLogger()
+    level = root.level
+    if level > logging.DEBUG:  # the quantiser logs a line per tensor on the root logger; kept with --verbose only
+        root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8,
+                         op_types_to_quantize=list(QUANTIZED_OPS),
+                         use_external_data_format=Path(f"{source}.data").is_file())
+    finally:
+        root.setLevel(level)
     progress(f"quantised in {time.perf_counter() - start:.1f} s → {target.name} ({target.stat().st_size / 1e6:.1f} MB)")
     return target
