@@ -114,9 +114,12 @@ class SmplerxEstimator:
                         engines_dir: Path | None = None, **options: object) -> SmplerxEstimator:
         """Open an official checkpoint (or an .onnx/.engine built from one) with `backend` (auto | torch |
         onnxruntime | tensorrt, `backends.registry.load_backend`: artifacts built or found in `engines_dir`).
-        ModelFileError for a bad file, DependencyError (with what to install) for a backend that cannot run here."""
-        return cls(load_backend(Path(path), backend=backend, device=device, precision=precision,
-                                engines_dir=engines_dir), **options)  # type: ignore[arg-type]
+        ModelFileError for a bad file, DependencyError (with what to install) for a backend that cannot run here.
+        The backend is warmed up here, so the first frame does not pay for lazy initialisation."""
+        opened = load_backend(Path(path), backend=backend, device=device, precision=precision,
+                              engines_dir=engines_dir)
+        opened.warmup()
+        return cls(opened, **options)  # type: ignore[arg-type]
 
     @property
     def size(self) -> str:
