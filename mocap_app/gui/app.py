@@ -65,9 +65,10 @@ class LiveApp:
         from .session import SessionController
         from .window import MainWindow
 
-        # Matte, per-vertex lit bodies: the window's drawing shares the CPU with the estimator (see MeshRenderer).
+        # Matte, per-vertex lit bodies at a lower priority: the window's drawing shares the CPU with the
+        # estimator (see MeshRenderer, yield_cpu).
         self.render = RenderThread(config.render.platform, *ORBIT_SIZE, config.render.msaa_samples,
-                                   vertex_lighting=True).start()
+                                   vertex_lighting=True, yield_cpu=True).start()
         self.controller = SessionController(config, lambda: preview_body(config, progress), self.render)
         try:
             self.window = MainWindow(config, self.controller, settings, sources, start, options, banner)

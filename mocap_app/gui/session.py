@@ -26,7 +26,7 @@ from mocap_app.pipeline.process import ProcessOptions, drawn_skeleton
 from mocap_app.pipeline.runner import FrameResult
 from mocap_app.pipeline.sinks import MeshSource
 from mocap_app.render.geometry import OrbitView
-from mocap_app.render.thread import RenderThread
+from mocap_app.render.thread import RenderThread, yield_cpu
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +184,7 @@ class SessionController(QObject):
 
     # -- the preview thread -------------------------------------------------------------------------------
     def _draw_loop(self) -> None:
+        yield_cpu()  # the estimator first; the layer takes the CPU that is left
         try:
             self.renderer = PreviewRenderer(self._body_factory(), self._render, drawn_skeleton(self.config))
         except Exception as exc:  # without a body there is nothing to draw; the window says why

@@ -34,11 +34,28 @@ logger = logging.getLogger(__name__)
 _Request = tuple[Callable[..., Any], tuple[Any, ...], Future]
 
 
+YIELD_NICENESS = 5  # Linux: a thread at +5 gets about a third of the CPU share of one at 0 when both want it
+
+
+def yield_cpu() -> None:
+    """Lower the calling thread's OS priority (Linux: its niceness; elsewhere nothing): on a busy CPU the
+    estimator's threads go first and drawing takes what is left, instead of each slowing the other."""
+    import os
+    import threading
+
+    try:
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + YIELD_NICENESS))
+    except (AttributeError, OSError) as exc:  # not Linux, or not allowed: draw at normal priority
+        logger.debug("could not lower the drawing thread's priority: %s", exc)
+
+
 class RenderThread:
     """Owns a `MeshRenderer` on a dedicated thread. Images are (h, w, 3) uint8 RGB.
 
     platform: "auto", "egl" or "osmesa" (config `render.platform`; resolved when started).
     width, height: orbit-view size. msaa_samples, vertex_lighting: see `MeshRenderer`.
+    yield_cpu: draw at a lower OS priority (`yield_cpu`), for previews that share the CPU with the estimator.
     One per process at a time: pyrender's EGL teardown terminates the EGL display that every
     context of the process shares, which would break a second renderer.
     """
@@ -46,9 +63,9 @@ class RenderThread:
     _running_lock = threading.Lock()
 
     def __init__(self, platform: str, width: int = 640, height: int = 480, msaa_samples: int = 0,
-                 vertex_lighting: bool = False) -> None:
+                 vertex_lighting: bool = False, yield_cpu: bool = False) -> None:
         self.platform = platform
-        self.msaa_samples, self.vertex_lighting = msaa_samples, vertex_lighting
+        self.msaa_samples, self.vertex_lighting, self.yield_cpu = msaa_samples, vertex_lighting, yield_cpu
         self.width, self.height = width, height
         self._requests: queue.Queue[_Request | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -92,6 +109,8 @@ class RenderThread:
         self.close()
 
     def _run(self, ready: Future) -> None:
+        if self.yield_cpu:
+            yield_cpu()  # before the GL context: llvmpipe's rasteriser threads inherit it
         try:
             from .offscreen import MeshRenderer  # imports OpenGL: on this thread, after select_platform
 
