@@ -16,6 +16,7 @@ from mocap_app.body.feet import sole_points
 from mocap_app.body.motions import make_motion, place_in_camera
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core import CameraIntrinsics
+from mocap_app.core.face import ARKIT_INDEX, ARKIT_SHAPES
 from mocap_app.core.frames import Frame
 from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.core.skeleton import JOINT_INDEX, PARENTS
@@ -281,3 +282,31 @@ def test_a_frame_that_fails_to_encode_is_reported_once_and_the_stream_goes_on(mo
     assert [round(f.time_s * FPS) for f in received] == [0, 1, 2, 5, 6, 7, 8, 9]
     assert "could not be encoded" in stream.status().problem
     assert len(caplog.records) == 1 and "a bug in the conversion" in caplog.text
+
+
+def test_measured_arkit_weights_are_sent_by_name_and_make_the_vrm_presets() -> None:
+    weights = np.zeros(len(ARKIT_SHAPES))
+    for name, value in (("eyeBlinkLeft", 1.0), ("eyeBlinkRight", 0.25), ("jawOpen", 0.6), ("mouthFunnel", 0.3),
+                        ("mouthSmileLeft", 0.5), ("mouthSmileRight", 0.3)):
+        weights[ARKIT_INDEX[name]] = value
+    params = [dataclasses.replace(p, face_weights=weights) for p in place_in_camera(make_motion("squat", 3), CAMERA)]
+    received = []
+    with VmcListener(0, "127.0.0.1", on_frame=received.append) as listener:
+        stream = VmcStream(config=StreamConfig("127.0.0.1", listener.port))
+        for result in results(params):
+            stream.consume(result)
+            time.sleep(0.01)
+        stream.close()
+        time.sleep(0.2)
+    blends = received[-1].blends
+    assert set(blends) == {"A", "I", "U", "E", "O", "Blink", "Blink_L", "Blink_R", *ARKIT_SHAPES}
+    assert all(0.0 <= v <= 1.0 for v in blends.values())
+    assert blends["eyeBlinkLeft"] == 1.0 and blends["jawOpen"] == pytest.approx(0.6)
+    # Both eyes close together by 0.25; the left one closes the rest of the way on its own.
+    assert (blends["Blink"], blends["Blink_L"], blends["Blink_R"]) == pytest.approx((0.25, 0.75, 0.0))
+    assert (blends["A"], blends["O"], blends["I"], blends["U"]) == pytest.approx((0.6, 0.3, 0.4, 0.0))
+
+
+def test_without_arkit_weights_no_blink_is_sent(demo_stream) -> None:
+    _, received, _, _ = demo_stream
+    assert all(set(frame.blends) == {"A", "I", "U", "E", "O"} for frame in received)  # the receiver's own blinking
