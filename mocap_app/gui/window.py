@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDockWidget,
     QDoubleSpinBox,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -39,6 +41,7 @@ from mocap_app.pipeline.preview import VIEW_MODES, PreviewFrame
 from mocap_app.pipeline.process import ProcessOptions, available_models
 from mocap_app.render.geometry import track_color
 from mocap_app.smoothing import PRESETS, SmoothingConfig
+from mocap_app.stream import VMC_PORT, StreamConfig, parse_stream_address
 
 from .export_dialog import ExportDialog
 from .playback import PlaybackBar
@@ -48,6 +51,7 @@ from .widgets import ImageView, OrbitImageView
 logger = logging.getLogger(__name__)
 
 LATENCY_WINDOW = 120  # painted frames the latency figures cover
+DEFAULT_STREAM_ADDRESS = f"vmc://127.0.0.1:{VMC_PORT}"  # a receiver on this machine
 
 
 @dataclasses.dataclass
@@ -157,6 +161,15 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.record_button)
         self.record_label = QLabel("  not recording")
         bar.addWidget(self.record_label)
+        bar.addSeparator()
+        self.stream_check = QCheckBox("Stream VMC")
+        self.stream_check.setToolTip("Send the followed person to a VMC receiver (VSeeFace, Warudo, VNyan, Unity "
+                                     "EVMC4U, Unreal VMC4UE, Blender VMC4B) while the source runs")
+        self.stream_address = QLineEdit(DEFAULT_STREAM_ADDRESS)
+        self.stream_address.setToolTip("The receiver: vmc://HOST:PORT (39539 is the VMC protocol's usual port)")
+        self.stream_address.setMaximumWidth(200)
+        bar.addWidget(self.stream_check)
+        bar.addWidget(self.stream_address)
 
         self.banner = QLabel(banner)
         self.banner.setVisible(bool(banner))
@@ -237,6 +250,8 @@ class MainWindow(QMainWindow):
         self.camera_view.clicked.connect(self._on_camera_click)
         self.people_list.itemSelectionChanged.connect(self._on_people_selected)
         self.record_button.toggled.connect(self._on_record_toggled)
+        self.stream_check.toggled.connect(self._on_stream_toggled)
+        self.stream_address.editingFinished.connect(lambda: self._on_stream_toggled(self.stream_check.isChecked()))
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.record_button.toggle)
         self.takes_list.customContextMenuRequested.connect(self._take_menu)
         self.takes_list.itemDoubleClicked.connect(lambda item: self.play_take(item.data(Qt.ItemDataRole.UserRole)))
@@ -269,6 +284,8 @@ class MainWindow(QMainWindow):
         model = s.value("model")
         if model is not None and self.model_box.findData(str(model)) >= 0:
             self.model_box.setCurrentIndex(self.model_box.findData(str(model)))
+        self.stream_address.setText(str(s.value("stream/address", DEFAULT_STREAM_ADDRESS)))
+        self.stream_check.setChecked(str(s.value("stream/on", "false")).lower() == "true")
         orbit = s.value("view/orbit")
         if isinstance(orbit, list | tuple) and len(orbit) == 3:
             self.orbit_view.set_view(dataclasses.replace(self.orbit_view.view, azimuth_deg=float(orbit[0]),
@@ -282,6 +299,8 @@ class MainWindow(QMainWindow):
         s.setValue("smoothing/rotation_noise_deg", self.noise_spin.value())
         s.setValue("smoothing/rotation_accel_deg", self.follow_spin.value())
         s.setValue("model", self.model_box.currentData())
+        s.setValue("stream/address", self.stream_address.text())
+        s.setValue("stream/on", "true" if self.stream_check.isChecked() else "false")
         view = self.orbit_view.view
         s.setValue("view/orbit", [view.azimuth_deg, view.elevation_deg, view.distance_m])
         source = self.controller.session.source if self.controller.session is not None else None
@@ -292,7 +311,33 @@ class MainWindow(QMainWindow):
     # -- sources and models --------------------------------------------------------------------------
     def current_options(self) -> ProcessOptions:
         return dataclasses.replace(self.options, model=self.model_box.currentData() or "default",
-                                   smoothing=self.smoothing_box.currentText())
+                                   smoothing=self.smoothing_box.currentText(), stream=self._stream_config())
+
+    # -- streaming ------------------------------------------------------------------------------------
+    def _stream_config(self) -> StreamConfig | None:
+        """The receiver when streaming is on and its address is sound; else None (a bad address: said, and off)."""
+        if not self.stream_check.isChecked():
+            return None
+        try:
+            return parse_stream_address(self.stream_address.text())
+        except MocapError as error:
+            self.show_message(describe(error))
+            self.stream_check.setChecked(False)
+            return None
+
+    def _on_stream_toggled(self, on: bool) -> None:
+        session = self.controller.session
+        config = self._stream_config() if on else None
+        if session is None or not session.running:
+            return  # the next session starts with it (current_options)
+        try:
+            if config is None:
+                session.stream.stop()
+            else:
+                session.stream.start(config)
+        except MocapError as error:
+            self.show_message(describe(error))
+            self.stream_check.setChecked(False)
 
     def open_source(self, source: LiveSource) -> None:
         self.stop_recording()
@@ -454,6 +499,8 @@ class MainWindow(QMainWindow):
         if shown.latency_median_ms == shown.latency_median_ms:  # not NaN: a live source
             parts.append(f"latency {shown.latency_median_ms:4.0f} ms (p95 {shown.latency_p95_ms:4.0f}), "
                          f"body {shown.body_latency_median_ms:4.0f} ms")
+        if session is not None and session.running and self.stream_check.isChecked():
+            parts.append(f"stream {session.stream.status().summary}")
         parts.append(self.model_box.currentText())
         self.status_label.setText("   ·   ".join(parts))
 

@@ -206,6 +206,7 @@ def test_settings_survive_a_restart(qtbot, tmp_path, no_leaked_threads):
     first.window.view_box.setCurrentText("skeleton")
     first.window.smoothing_box.setCurrentText("strong")
     first.window.orbit_view.set_view(dataclasses.replace(first.window.orbit_view.view, azimuth_deg=123.0))
+    first.window.stream_address.setText("vmc://127.0.0.1:39540")
     first.close()
     second = Window(qtbot, tmp_path, None)
     try:
@@ -213,6 +214,7 @@ def test_settings_survive_a_restart(qtbot, tmp_path, no_leaked_threads):
         assert second.window.smoothing_box.currentText() == "strong"
         assert second.window.orbit_view.view.azimuth_deg == pytest.approx(123.0)
         assert second.controller.mode == "skeleton"
+        assert second.window.stream_address.text() == "vmc://127.0.0.1:39540"
     finally:
         second.close()
 
@@ -243,6 +245,23 @@ def test_live_controls_disk_full_and_the_next_start_after_a_crash(qtbot, tmp_pat
         assert session.smoothing.rotation_accel_deg == PRESETS["strong"].rotation_accel_deg
         window.smoothing_box.setCurrentText("off")
         assert session.smoothing is None and not window.noise_spin.isEnabled()
+
+        # Streaming: the toggle sends the followed person to a real OSC receiver on loopback; a bad address is
+        # said in the window and turns it off.
+        from mocap_app.stream import VmcListener, unused_udp_port
+
+        with VmcListener(unused_udp_port(), host="127.0.0.1") as listener:
+            window.stream_address.setText(f"vmc://127.0.0.1:{listener.port}")
+            window.stream_check.setChecked(True)
+            qtbot.waitUntil(lambda: listener.summary().frames >= 10, timeout=30_000)
+            assert "Hips" in listener.summary().bones and "LeftEye" in listener.summary().bones
+            window._update_status()
+            assert "stream vmc://127.0.0.1" in window.status_label.text()
+            window.stream_check.setChecked(False)
+        window.stream_address.setText("vmc://")
+        window.stream_check.setChecked(True)
+        assert not window.stream_check.isChecked() and "stream address" in window.message.text()
+        window.show_message("")
 
         assert window.start_recording()
         writer = session.recorder._writer
