@@ -327,8 +327,10 @@ def _gaussian_fill(values: np.ndarray, weights: np.ndarray, sigma_frames: float)
     numerator = np.convolve(np.pad(values * weights, radius), kernel, mode="valid")
     denominator = np.convolve(np.pad(weights, radius), kernel, mode="valid")
     filled = numerator / np.maximum(denominator, 1e-12)
-    if (denominator < 1e-6).any():  # far from any weighted frame: interpolate the covered ones
-        covered = np.flatnonzero(denominator >= 1e-6)
+    covered = np.flatnonzero(denominator >= 1e-6)
+    if not len(covered):  # no weighted frame at all (a take in which no foot ever rests): nothing is known
+        return np.zeros(len(values))
+    if len(covered) < len(values):  # far from any weighted frame: interpolate the covered ones
         filled = np.interp(np.arange(len(values)), covered, filled[covered])
     return filled
 

@@ -133,7 +133,9 @@ def on_timeline(clip: MotionClip, fps: float | None = None, max_bridge_s: float 
     source_index = np.round(index[0] + (grid - times[0]) * rate)
     arrays["frame_index"] = np.where(exact, clip.frame_index[exact_row], source_index).astype(clip.frame_index.dtype)
     arrays["timestamp_ns"] = clip.timestamp_ns[0] + np.round(grid * 1e9).astype(np.int64)
-    return MotionClip(**arrays, fps=fps, track_id=clip.track_id, gender=clip.gender, source=clip.source)
+    contact = None if clip.foot_contact is None else clip.foot_contact[nearest]  # planted or not: no blend
+    return MotionClip(**arrays, fps=fps, track_id=clip.track_id, gender=clip.gender, source=clip.source,
+                      foot_contact=contact)
 
 
 def unseen_frames(clip: MotionClip) -> np.ndarray:

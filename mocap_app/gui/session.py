@@ -184,13 +184,13 @@ class SessionController(QObject):
 
     # -- the preview thread -------------------------------------------------------------------------------
     def _draw_loop(self) -> None:
-        yield_cpu()  # the estimator first; the layer takes the CPU that is left
         try:
             self.renderer = PreviewRenderer(self._body_factory(), self._render, drawn_skeleton(self.config))
         except Exception as exc:  # without a body there is nothing to draw; the window says why
             logger.exception("loading the body failed")
             self.failed.emit(f"The body shown could not be loaded: {describe(exc)}")
             return
+        yield_cpu()  # loaded at full priority (the first body comes sooner); then the estimator goes first
         next_due = 0.0
         while True:
             with self._wake:

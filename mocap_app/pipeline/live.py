@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mocap_app.body.feet import LockedFeet
 from mocap_app.capture import CaptureThread, FrameSource, open_camera, open_source
 from mocap_app.capture.replay import LiveReplaySource
 from mocap_app.core.config import AppConfig
@@ -205,7 +206,7 @@ class LiveSession:
         queue_size = self.config.capture.queue_size
         capture = CaptureThread(frame_source, queue_size=capture_queue_size(frame_source.info.is_live, queue_size),
                                 prepare=prepare)
-        smoother = online_smoother(smoothing_settings(self.config, self.options.smoothing), frame_source.info.fps)
+        smoother = self._shown_smoother(smoothing_settings(self.config, self.options.smoothing), frame_source.info.fps)
         self._pipeline = Pipeline(capture, estimators, detector=detector, tracker=tracker, smoother=smoother,
                                   sinks=[self.recorder, self.stream], queue_size=queue_size)
         self._thread = threading.Thread(target=self._run, name="live pipeline", daemon=True)
@@ -257,7 +258,13 @@ class LiveSession:
         is not smoothed). Takes record raw estimates: this changes what is shown, not what a take holds."""
         if self._pipeline is None or self.info is None:
             return
-        self._pipeline.smoother = online_smoother(smoothing, self.info.fps)
+        self._pipeline.smoother = self._shown_smoother(smoothing, self.info.fps)
+
+    def _shown_smoother(self, smoothing: SmoothingConfig | None, fps: float):
+        """What the window and the stream get: the online smoother's output, with feet locked causally when the
+        config says so (`[feet] mode`, as `process` shows them)."""
+        smoother = online_smoother(smoothing, fps)
+        return LockedFeet(smoother, drawn_skeleton(self.config), fps) if self.config.feet.mode == "lock" else smoother
 
     def select_subject(self, x: float, y: float) -> bool:
         """Follow the person under image pixel (x, y) from the next frame (one-subject runs); False when the run

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap_app.body.feet import clean_feet
 from mocap_app.core.config import AppConfig
 from mocap_app.core.params import MotionClip, SmplxParams
 from mocap_app.export.base import check_clip
@@ -68,7 +69,9 @@ class TakePlayback:
             if settings.enabled:
                 clip = smooth_clip(clip, settings)
             measured.append(clip)
-            shown.append(on_timeline(clip))
+            timeline = on_timeline(clip)
+            # Feet as an npz export locks them (`[feet] mode`; the reference skeleton: FBX/glb use their body's).
+            shown.append(clean_feet(timeline).clip if config.feet.mode == "lock" else timeline)
         origin = int(stamps.min()) if use_stamps else int(min(c.frame_index[0] for c in recorded))
         fps = recorded[0].fps
         # Take time of each timeline clip's first frame, shifted so the take starts at 0 s.

@@ -394,7 +394,7 @@ def export_take(path: Path, output: Path, options: ExportOptions, config: AppCon
         clip = on_timeline(clip, options.fps)
         target = person_path(output, clip.track_id, len(clips) > 1)
         written, skinned = export_with_body(clip, target, options, body_models, mesh, rest_joints, row.name,
-                                            progress=progress)
+                                            progress=progress, feet=config.feet.mode)
         result = ExportResult(written, row.name, clip.track_id, clip.num_frames,
                               skinned.name if skinned is not None else None,
                               len(skinned.vertices) if skinned is not None else 0, written.stat().st_size,

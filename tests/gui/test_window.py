@@ -155,14 +155,16 @@ def _take_frames(path: Path) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class StoppingCamera(LiveSource):
-    """A camera that delivers `frames` frames of the sample clip, then is unplugged."""
+    """A camera that delivers `frames` more frames of the sample clip once `armed` is set, then is unplugged (the
+    countdown starts with the take: however long the body takes to appear on a busy machine)."""
 
     frames: int = 45
+    armed: threading.Event = dataclasses.field(default_factory=threading.Event, compare=False)
 
     def open(self, config: AppConfig):
         from mocap_app.capture.replay import LiveReplaySource
 
-        frames = self.frames
+        frames, armed = self.frames, self.armed
 
         class Unplugged(LiveReplaySource):
             disconnected = False
@@ -171,7 +173,8 @@ class StoppingCamera(LiveSource):
                 nonlocal frames
                 if frames <= 0:
                     raise CaptureError("Camera 7 stopped delivering frames (unplugged?).", "Plug it back in.")
-                frames -= 1
+                if armed.is_set():
+                    frames -= 1
                 return super().read()
 
         return Unplugged(SAMPLE_CLIP)
@@ -181,9 +184,11 @@ def test_a_camera_that_stops_mid_take_leaves_an_exportable_take_and_a_message(qt
     app = Window(qtbot, tmp_path, None)
     try:
         window = app.window
-        window.open_source(StoppingCamera("camera", camera=7, frames=60))
+        camera = StoppingCamera("camera", camera=7, frames=60)
+        window.open_source(camera)
         qtbot.waitUntil(lambda: any(app.drawn), timeout=180_000)
-        assert window.start_recording()
+        assert window.start_recording(), window.message.text()
+        camera.armed.set()
         qtbot.waitUntil(lambda: window.message.isVisible(), timeout=30_000)
         assert "stopped delivering" in window.message.text() and "kept" in window.message.text()
         assert not window.record_button.isChecked()
