@@ -18,10 +18,11 @@ from mocap_app.body.metrics import pa_mpjpe
 from mocap_app.capture import VideoFileSource
 from mocap_app.core import MotionClip
 from mocap_app.export.npz import load_exported_npz
-from mocap_app.pipeline.journal import read_journal
+from mocap_app.pipeline.journal import RECORD_DTYPE, read_journal
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assets" / "samples" / "demo.mp4"
+RECORD_BYTES = RECORD_DTYPE.itemsize + 4  # a journal record and its CRC32
 
 
 def run_main(*args: str, timeout: float = 600, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -121,7 +122,7 @@ def test_after_sigkill_the_journal_exports_every_frame_before_the_kill(tmp_path:
     journal = None
     while time.monotonic() < deadline and child.poll() is None:
         journals = list(tmp_path.glob("*.mocapjournal"))
-        if journals and journals[0].stat().st_size > 40 * 1100:  # ~40 person-frames recorded
+        if journals and journals[0].stat().st_size > 40 * RECORD_BYTES:  # 40 person-frames recorded
             journal = journals[0]
             break
         time.sleep(0.05)
@@ -231,7 +232,7 @@ def test_ctrl_c_or_sigterm_exit_within_two_seconds_keeping_the_journal(tmp_path:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and child.poll() is None:
         journals = list(tmp_path.glob("*.mocapjournal"))
-        if journals and journals[0].stat().st_size > 20 * 1100:  # ~20 person-frames recorded
+        if journals and journals[0].stat().st_size > 20 * RECORD_BYTES:  # 20 person-frames recorded
             break
         time.sleep(0.05)
     assert child.poll() is None, "process ended before it could be interrupted"
