@@ -131,11 +131,17 @@ def _pump(app, seconds: float) -> None:
     loop.exec()
 
 
-def run_live_bench(config: AppConfig, seconds: float = 20.0, video: Path | None = None,
-                   progress: Callable[[str], None] = lambda line: None) -> dict[str, LiveFigures]:
-    """Both sides, one after the other, on the same live source and model."""
+def run_live_bench(config: AppConfig, seconds: float = 20.0, video: Path | None = None, rounds: int = 1,
+                   progress: Callable[[str], None] = lambda line: None) -> dict[str, list[LiveFigures]]:
+    """Both sides on the same live source and model, alternating `rounds` times (pipeline alone, then the app,
+    then the app first, ...): a shared machine's speed drifts by tens of percent over minutes, and a ratio is
+    taken within a round. Returns each side's figures, round by round."""
     source = sample_source() if video is None else LiveSource("video", path=video, realtime=True)
     options = ProcessOptions.from_settings(config)
-    alone = run_pipeline_alone(config, source, options, seconds, progress)
-    app = run_app(config, source, options, seconds, progress)
-    return {"pipeline": alone, "app": app}
+    figures: dict[str, list[LiveFigures]] = {"pipeline": [], "app": []}
+    for k in range(rounds):
+        for side in ("pipeline", "app") if k % 2 == 0 else ("app", "pipeline"):
+            progress(f"round {k + 1}/{rounds}: {side}")
+            run = run_pipeline_alone if side == "pipeline" else run_app
+            figures[side].append(run(config, source, options, seconds, progress))
+    return figures
