@@ -42,3 +42,13 @@ def random_pose(rng: np.random.Generator, yaw: float) -> np.ndarray:
 @pytest.fixture
 def camera() -> CameraIntrinsics:
     return CameraIntrinsics.from_fov(640, 480)
+
+
+def fit_error_pct(pose: np.ndarray, place: np.ndarray, fit, camera: CameraIntrinsics, joints) -> float:
+    """2-D error (% of the image height) of `fit`'s `joints` against the true `pose` standing at `place`."""
+    from mocap_app.body.metrics import reprojection_error_px
+    from mocap_app.estimators.landmarks.synthetic import posed_joints
+
+    _, truth = posed_joints(pose, place)
+    _, estimate = posed_joints(fit.full_pose, fit.transl)
+    return reprojection_error_px(estimate[joints], truth[joints], camera)[1]

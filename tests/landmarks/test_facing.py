@@ -7,7 +7,6 @@ import dataclasses
 
 import numpy as np
 
-from mocap_app.body.metrics import reprojection_error_px
 from mocap_app.estimators.landmarks import LandmarkEstimator, LandmarkFitter, synthesize_landmarks
 from mocap_app.estimators.landmarks.facing import (
     FACE_MEMORY_FRAMES,
@@ -15,9 +14,8 @@ from mocap_app.estimators.landmarks.facing import (
     mirrored,
     read_as_front_view_from_behind,
 )
-from mocap_app.estimators.landmarks.synthetic import posed_joints
 
-from .conftest import random_pose
+from .conftest import fit_error_pct, random_pose
 
 BODY = slice(0, 22)
 NEVER = float("inf")
@@ -33,9 +31,7 @@ def seen_from_behind(rng: np.random.Generator, camera, yaw: float = np.pi):
 
 
 def reprojection_pct(pose, fit, camera) -> float:
-    _, gt = posed_joints(pose, PLACE)
-    _, est = posed_joints(fit.full_pose, fit.transl)
-    return reprojection_error_px(est[BODY], gt[BODY], camera)[1]
+    return fit_error_pct(pose, PLACE, fit, camera, BODY)
 
 
 def test_the_misread_back_view_is_recognised_and_turning_it_round_puts_the_body_back_on_the_person(camera):

@@ -7,15 +7,13 @@ import dataclasses
 
 import numpy as np
 
-from mocap_app.body.metrics import reprojection_error_px
 from mocap_app.core.skeleton import JOINT_INDEX as J
 from mocap_app.estimators.landmarks import LandmarkFitter, synthesize_landmarks
 from mocap_app.estimators.landmarks import layout as L
 from mocap_app.estimators.landmarks.estimator import with_predicted_legs
 from mocap_app.estimators.landmarks.occlusion import hidden_limbs_mirrored
-from mocap_app.estimators.landmarks.synthetic import posed_joints
 
-from .conftest import facing_camera, random_pose
+from .conftest import facing_camera, fit_error_pct, random_pose
 
 PLACE = np.array([0.0, 0.1, 3.0])
 LEFT_LEG = [L.LEFT_KNEE, L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX]
@@ -41,9 +39,7 @@ def with_left_leg_guessed(obs, camera):
 
 
 def leg_error_pct(pose, fit, camera) -> float:
-    _, truth = posed_joints(pose, PLACE)
-    _, estimate = posed_joints(fit.full_pose, fit.transl)
-    return reprojection_error_px(estimate[LEG_JOINTS], truth[LEG_JOINTS], camera)[1]
+    return fit_error_pct(pose, PLACE, fit, camera, LEG_JOINTS)
 
 
 def test_a_side_views_unseen_leg_follows_the_seen_one(camera):

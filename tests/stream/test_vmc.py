@@ -39,6 +39,19 @@ def results(params: list, fps: float = FPS) -> list[FrameResult]:
     return [FrameResult(Frame(IMAGE, i, i * step_ns), [], [p]) for i, p in enumerate(params)]
 
 
+def streamed(items: list[FrameResult], pause_s: float = 0.01) -> tuple[list, VmcStream]:
+    """`items` streamed, `pause_s` apart, to a listener on loopback: the frames it received, and the stream."""
+    received: list = []
+    with VmcListener(0, "127.0.0.1", on_frame=received.append) as listener:
+        stream = VmcStream(config=StreamConfig("127.0.0.1", listener.port))
+        for item in items:
+            stream.consume(item)
+            time.sleep(pause_s)
+        stream.close()
+        time.sleep(0.2)
+    return received, stream
+
+
 def quaternion_matrix(q: np.ndarray) -> np.ndarray:
     x, y, z, w = q / np.linalg.norm(q)
     return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
@@ -270,15 +283,8 @@ def test_a_frame_that_fails_to_encode_is_reported_once_and_the_stream_goes_on(mo
 
     monkeypatch.setattr(vmc, "unity_pose", failing_pose)
     params = place_in_camera(make_motion("arms_raise", 10), CAMERA)
-    received = []
-    with VmcListener(0, "127.0.0.1", on_frame=received.append) as listener, \
-            caplog.at_level(logging.WARNING, logger="mocap_app.stream"):
-        stream = VmcStream(config=StreamConfig("127.0.0.1", listener.port))
-        for result in results(params):
-            stream.consume(result)
-            time.sleep(0.01)
-        stream.close()
-        time.sleep(0.2)
+    with caplog.at_level(logging.WARNING, logger="mocap_app.stream"):
+        received, stream = streamed(results(params))
     assert [round(f.time_s * FPS) for f in received] == [0, 1, 2, 5, 6, 7, 8, 9]
     assert "could not be encoded" in stream.status().problem
     assert len(caplog.records) == 1 and "a bug in the conversion" in caplog.text
@@ -290,14 +296,7 @@ def test_measured_arkit_weights_are_sent_by_name_and_make_the_vrm_presets() -> N
                         ("mouthSmileLeft", 0.5), ("mouthSmileRight", 0.3)):
         weights[ARKIT_INDEX[name]] = value
     params = [dataclasses.replace(p, face_weights=weights) for p in place_in_camera(make_motion("squat", 3), CAMERA)]
-    received = []
-    with VmcListener(0, "127.0.0.1", on_frame=received.append) as listener:
-        stream = VmcStream(config=StreamConfig("127.0.0.1", listener.port))
-        for result in results(params):
-            stream.consume(result)
-            time.sleep(0.01)
-        stream.close()
-        time.sleep(0.2)
+    received, _ = streamed(results(params))
     blends = received[-1].blends
     assert set(blends) == {"A", "I", "U", "E", "O", "Blink", "Blink_L", "Blink_R", *ARKIT_SHAPES}
     assert all(0.0 <= v <= 1.0 for v in blends.values())
