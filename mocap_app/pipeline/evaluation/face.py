@@ -52,7 +52,10 @@ HEAD_POSES_DEG = ((0.0, 0.0), (20.0, 0.0), (-20.0, 0.0), (0.0, 10.0), (0.0, -10.
 GAZES_DEG = ((15.0, 0.0), (-15.0, 0.0), (0.0, 10.0), (0.0, -10.0), (10.0, 8.0))
 PEOPLE = (("anny", SKIN_TONES[0]), ("woman", SKIN_TONES[2]), ("heavy", SKIN_TONES[1]), ("tall_slim", SKIN_TONES[3]))
 HEAD_DISTANCE_M = 0.6  # a webcam user: the face ~150 px wide in 640x480
-EYE_RADIUS_M, IRIS_HALF_ANGLE_DEG, EYE_FORWARD_M = 0.0115, 28.0, 0.006
+EYE_RADIUS_M, IRIS_HALF_ANGLE_DEG = 0.0115, 28.0
+# On the default avatar the eye joint lies 12.8 mm from the nearest skin and an eyeball 6 mm in front of it fills
+# the eye's opening; other faces keep that depth under the skin (tall_slim's joint lies 14.7 mm deep).
+EYE_FORWARD_M, EYE_JOINT_DEPTH_M = 0.006, 0.0128
 ACTIVE = 0.5  # a blink is read at this weight (F1); a false activation is any scored shape above FALSE_ACTIVE
 FALSE_ACTIVE = 0.3
 
@@ -102,9 +105,13 @@ class FaceRenderer:
 
         self.avatar, self.skin, self.camera = avatar, skin, camera
         self.params = SmplxParams.neutral(camera, global_orient=np.array([math.pi, 0.0, 0.0]))
-        joints = avatar.forward(self.params).joints[0]
+        rest = avatar.forward(self.params)
+        joints, skin = rest.joints[0], rest.vertices[0]
         self.head = joints[JOINT_INDEX["head"]].astype(np.float64)
         self.eyes = joints[[JOINT_INDEX["left_eye_smplhf"], JOINT_INDEX["right_eye_smplhf"]]].astype(np.float64)
+        # Each eyeball as deep under its lids as on the default avatar: the eye joint sits deeper in some faces.
+        depth = np.array([np.linalg.norm(skin - eye, axis=1).min() for eye in self.eyes])
+        self.eye_forward = EYE_FORWARD_M + depth - EYE_JOINT_DEPTH_M
         sphere = trimesh.creation.icosphere(3, radius=EYE_RADIUS_M)
         self._sphere_vertices, self._sphere_faces = np.asarray(sphere.vertices), np.asarray(sphere.faces)
 
@@ -119,10 +126,10 @@ class FaceRenderer:
 
         vertices = self.avatar.forward(self.params, shot.weights[None]).vertices[0].astype(np.float64)
         meshes = [BodyMesh(moved(vertices), self.avatar.faces, color=self.skin)]
-        for eye, (gaze_yaw, gaze_pitch) in zip(self.eyes, shot.gaze, strict=True):
+        for eye, forward, (gaze_yaw, gaze_pitch) in zip(self.eyes, self.eye_forward, shot.gaze, strict=True):
             looking = np.array([math.sin(gaze_yaw) * math.cos(gaze_pitch), -math.sin(gaze_pitch),
                                 -math.cos(gaze_yaw) * math.cos(gaze_pitch)])
-            centre = eye + np.array([0.0, 0.0, -EYE_FORWARD_M])
+            centre = eye + np.array([0.0, 0.0, -forward])
             unit = self._sphere_vertices / np.linalg.norm(self._sphere_vertices, axis=1, keepdims=True)
             iris = (unit @ looking > math.cos(math.radians(IRIS_HALF_ANGLE_DEG)))[self._sphere_faces].all(axis=1)
             points = moved(self._sphere_vertices + centre)
