@@ -223,7 +223,9 @@ class LandmarkEstimator:
         """`params` with what the face mesh says: ARKit weights and, with "gaze", both eyes' rotations."""
         if self.face == "off" or obs.face_mesh is None:
             return params
-        reading = self._readers.setdefault(track_id, FaceShapeReader()).read(obs.face_mesh)
+        if track_id not in self._readers:
+            self._readers[track_id] = FaceShapeReader()
+        reading = self._readers[track_id].read(obs.face_mesh)
         if self.face != "gaze":
             return dataclasses.replace(params, face_weights=reading.weights)
         eyes = [gaze_rotation(yaw, pitch) for yaw, pitch in reading.gaze]

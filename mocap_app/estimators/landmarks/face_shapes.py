@@ -12,6 +12,7 @@ fixed reference would read a person with narrow eyes as squinting for the whole 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import deque
 from dataclasses import dataclass
@@ -165,9 +166,8 @@ class FaceResponse:
     def solve(self, change: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The shape weights ((len(shapes),) in [0, 1]) and gaze ((2,) yaw, pitch radians) whose responses add up
         closest to `change` ((len(FEATURES),) measures minus the neutral ones), each measure weighed by its noise:
-        bounded linear least squares —
-        a blink and a squint both narrow the eye, a pucker and a funnel both narrow the mouth, and only the
-        mix of every measure tells them apart."""
+        bounded linear least squares — a blink and a squint both narrow the eye, a pucker and a funnel both narrow
+        the mouth, and only the mix of every measure tells them apart."""
         from scipy.optimize import lsq_linear
 
         count = len(self.shapes)
@@ -193,6 +193,12 @@ class FaceResponse:
         return x[:count], x[count:]
 
 
+@functools.lru_cache(maxsize=1)
+def shipped_response() -> FaceResponse:
+    """The calibration that ships with the app (`RESPONSE_FILE`), read once: every new person gets a reader."""
+    return FaceResponse.load()
+
+
 def gaze_rotation(yaw: float, pitch: float) -> np.ndarray:
     """(3,) axis-angle of an SMPL-X eye joint looking `yaw` radians to the subject's left and `pitch` up from
     straight ahead, relative to the head (smplx axes: x the subject's left, y up, z forward)."""
@@ -204,7 +210,7 @@ class FaceShapeReader:
     """Reads one person's face frame after frame (keeps their neutral reference): `read(mesh)`."""
 
     def __init__(self, response: FaceResponse | None = None) -> None:
-        self.response = response or FaceResponse.load()
+        self.response = response or shipped_response()
         self._columns = np.array([ARKIT_INDEX[name] for name in self.response.shapes])
         self._first: deque[np.ndarray] = deque(maxlen=NEUTRAL_FRAMES)
         self._neutral: np.ndarray | None = None
@@ -216,7 +222,7 @@ class FaceShapeReader:
     def read(self, mesh: np.ndarray) -> FaceReading:
         """The weights and gaze of a face mesh ((468 or 478, 3) pixels, MediaPipe's z scaled like x)."""
         measures, pose = face_features(mesh)
-        features = np.concatenate([measures - self.response.pose_matrix @ pose, pose])
+        features = measures - self.response.pose_matrix @ pose  # the head's pose taken out
         if self._neutral is None:
             self._first.append(features)
             reference = np.median(np.stack(self._first), axis=0)
@@ -224,7 +230,7 @@ class FaceShapeReader:
                 self._neutral = reference
         else:
             reference = self._neutral
-        change = change_from(features[: len(FEATURES)], reference[: len(FEATURES)])
+        change = change_from(features, reference)
         solved, gaze = self.response.solve(change)
         if self._neutral is not None and solved.max() < NEUTRAL_LOOKING:
             self._neutral = self._neutral + NEUTRAL_FOLLOW * (features - self._neutral)
