@@ -9,8 +9,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mocap_app.core.errors import NothingFoundError
+from mocap_app.core.config import AppConfig
+from mocap_app.core.errors import ConfigError, NothingFoundError
 from mocap_app.export import ExportOptions
+from mocap_app.pipeline.batch import BatchEvent, BatchReport, BatchSettings, failure_summary, plan_batch, run_batch
 from mocap_app.pipeline.process import (
     MODELS,
     ProcessOptions,
@@ -65,6 +67,20 @@ def process_command(
                                "the person followed, or --person ID."),
     stream_fps: float = typer.Option(None, "--stream-fps", help="Send at most this many frames a second "
                                      "(default: every frame)."),
+    workers: str = typer.Option(None, "--workers", help="Batch into the -o folder: process up to N inputs at "
+                                "once ('auto': one per --worker-cpus cores, within free memory; 1 on a 2-core "
+                                "machine), each worker loading its model once; a manifest in the folder lets a "
+                                "re-run skip what is done. With --cluster: the number of Ray actors (default: the "
+                                "cluster's CPUs / --worker-cpus)."),
+    cluster: str = typer.Option(None, "--cluster", help="Batch on a Ray cluster: auto (RAY_ADDRESS, a running "
+                                "local cluster, else a new local one) or ray://HOST:10001. Needs "
+                                "requirements-cluster.txt."),
+    worker_cpus: float = typer.Option(None, "--worker-cpus", help="CPUs each batch worker declares to Ray, and "
+                                      "the cores per worker --workers auto assumes (default 2)."),
+    worker_gpus: float = typer.Option(None, "--worker-gpus", help="GPUs each Ray worker declares (e.g. 1 or 0.5 "
+                                      "for SMPLer-X on GPU nodes; default 0)."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Batch: also redo the inputs the manifest "
+                                      "lists as failed (they are skipped otherwise)."),
 ) -> None:
     """Capture the motion in videos or image folders and export it.
 
@@ -74,11 +90,12 @@ def process_command(
       python main.py process take.mp4 -o take.fbx --checkpoint ~/Downloads/smpler_x_b32.pth.tar
       python main.py process videos/ -o out/ --format fbx --format npz
       python main.py process take.mp4 -o take.fbx --stream vmc://127.0.0.1:39539
+      python main.py process videos/ -o out/ --format npz --workers 2
+      python main.py process videos/ -o out/ --cluster ray://head:10001 --worker-gpus 1 --model smplerx-b
     """
     config = current_config(ctx)
     inputs = expand_inputs(inputs)
-    plan = plan_outputs(inputs, outputs, formats)
-    check_overlay_target(overlay, inputs, plan)
+    batch = batch_settings(workers, cluster, worker_cpus, worker_gpus, retry_failed)
     options = ProcessOptions.from_settings(config, model=model, backend=backend, precision=precision,
                                            checkpoint=checkpoint,
                                            max_people=max_people, person=person, overlay=overlay, mesh=mesh,
@@ -86,6 +103,11 @@ def process_command(
                                            export=ExportOptions(bone_names=bone_names, root=root),
                                            stream=stream_option(stream, stream_fps, realtime=True,
                                                                 track_id=int(person) if person.isdigit() else None))
+    if batch is not None:
+        run_batch_command(inputs, outputs, formats, options, config, batch)
+        return
+    plan = plan_outputs(inputs, outputs, formats)
+    check_overlay_target(overlay, inputs, plan)
     for input_path, outs in plan.items():
         check_input(input_path, config)
         check_request(outs, options, config)
@@ -133,3 +155,68 @@ def process_command(
         raise NothingFoundError(f"Nobody was found in {len(empty)} of {len(plan)} inputs: {', '.join(empty)}.",
                                 "The whole body should be visible and at least ~100 px tall; for several people "
                                 "try --max-people 2.")
+
+
+def batch_settings(workers: str | None, cluster: str | None, worker_cpus: float | None, worker_gpus: float | None,
+                   retry_failed: bool) -> BatchSettings | None:
+    """The batch options, or None for the plain run (one input after another in this process, no manifest)."""
+    if workers is None and cluster is None and not retry_failed:
+        if worker_cpus is not None or worker_gpus is not None:
+            raise ConfigError("--worker-cpus and --worker-gpus size batch workers.",
+                              "Add --workers N (or auto), or --cluster.")
+        return None
+    count = None
+    if workers not in (None, "auto"):
+        if not workers.isdigit() or int(workers) < 1:
+            raise ConfigError(f"--workers must be a number of at least 1 or 'auto', got '{workers}'.",
+                              "Example: --workers 2")
+        count = int(workers)
+    cpus = 2.0 if worker_cpus is None else worker_cpus
+    gpus = 0.0 if worker_gpus is None else worker_gpus
+    if cpus <= 0 or gpus < 0:
+        raise ConfigError("--worker-cpus must be above 0 and --worker-gpus at least 0.", "Example: --worker-cpus 1")
+    return BatchSettings(workers=count, cluster=cluster, worker_cpus=cpus, worker_gpus=gpus,
+                         retry_failed=retry_failed)
+
+
+def run_batch_command(inputs: list[Path], outputs: list[Path], formats: list[str], options: ProcessOptions,
+                      config: AppConfig, batch: BatchSettings) -> None:
+    """The batch: progress lines per input, the summary table; failed inputs end in one error (exit 1)."""
+    plan = plan_batch(inputs, outputs, formats, options, config, retry_failed=batch.retry_failed)
+    console = Console(stderr=True)
+    if plan.earlier:
+        console.print(f"[dim]{len(plan.earlier)} of {len(plan.inputs)} inputs were done by an earlier run with "
+                      "these options: skipped[/]")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=console) as progress:
+        task = progress.add_task("batch", total=len(plan.jobs))
+
+        def show(event: BatchEvent) -> None:
+            where = f" on {event.worker}" if event.worker else ""
+            detail = f": {event.detail}" if event.detail else ""
+            style = {"failed": "red", "retry": "yellow"}.get(event.kind, "dim")
+            console.print(f"[{style}]{event.input.name} {event.kind}{where}{detail}[/]")
+            if event.kind in ("done", "failed"):
+                progress.update(task, advance=1)
+
+        report = run_batch(plan, options, config, batch, on_event=show)
+    Console().print(batch_table(report))
+    error = failure_summary(report)
+    if error is not None:
+        raise error
+
+
+def batch_table(report: BatchReport) -> Table:
+    minutes = report.wall_s / 60
+    table = Table(title=f"mocap process: {report.ran} inputs in {report.wall_s:.1f} s on {report.where} "
+                  f"({report.workers} workers)" + (f", {report.ran / minutes:.1f} videos/min" if report.ran else ""))
+    for column in ("input", "status", "frames", "people (frames each)", "s", "attempts", "worker", "written / error"):
+        table.add_column(column, overflow="fold")
+    for entry in report.entries:
+        earlier = " (earlier)" if entry.input in report.skipped else ""
+        what = "\n".join(Path(p).name for p in entry.outputs) if entry.status == "done" else (
+            f"{entry.error.kind}: {entry.error.message}" if entry.error else "")
+        table.add_row(Path(entry.input).name, entry.status + earlier, str(entry.frames),
+                      ", ".join(f"#{t}: {n}" for t, n in sorted(entry.people.items())), f"{entry.seconds:.1f}",
+                      str(entry.attempts), entry.worker, what)
+    return table

@@ -67,3 +67,7 @@ class RunInterrupted(MocapError):
     """The user stopped a run (Ctrl-C, SIGTERM); what was recorded is kept."""
 
     exit_code = 130  # 128 + SIGINT, as shells report an interrupted command
+
+
+class BatchError(MocapError):
+    """A batch of inputs could not run (workers cannot start, a cluster cannot be joined) or some inputs failed."""
