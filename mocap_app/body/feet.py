@@ -32,6 +32,8 @@ KNEES = np.array([JOINT_INDEX[f"{s}_knee"] for s in SIDES])
 ANKLES = np.array([JOINT_INDEX[f"{s}_ankle"] for s in SIDES])
 TOES = np.array([JOINT_INDEX[f"{s}_foot"] for s in SIDES])
 FEET_MODES = ("off", "lock")
+FLOOR_RATE = 0.3  # the live ground's step towards the slow feet per frame: it follows an estimate's drift
+SLOW_FLOOR_RATE = 0.05  # the live floor's: it averages the drift out
 _CAMERA_UP = np.array([0.0, -1.0, 0.0])  # OpenCV camera frame: y points down
 _MODEL_UP = np.array([0.0, 1.0, 0.0])  # smplx model frame: the sole's normal in the rest pose
 
@@ -44,10 +46,12 @@ class FeetConfig:
         the first, impossible above the second. contact_speed_mps: (certain, none) foot centre speed, m/s.
     on, off: hysteresis thresholds on the contact probability. min_contact_frames: shorter contacts are
         dropped. blend_frames: frames over which a lock blends in before and out after a contact.
-    drift_sigma_s: time scale of the vertical drift removed from the root (Gaussian sigma, seconds).
+    drift_knot_s, drift_smoothness: the vertical drift removed from the root is a piecewise-linear curve with a
+        knot every `drift_knot_s` seconds and this penalty on its bends (`fit_floor`).
     rest_min_s: the shortest time a slow foot counts as resting for the floor and the drift (a jump's apex is
         slow for 0.16 s).
-    floor_tilt_weight: ridge weight keeping the floor level with the camera when the feet cover little of it.
+    floor_tilt_weight: ridge weight keeping the floor perpendicular to `gravity_prior` when the feet cover little
+        of it. level_within_deg: a body leaning less than this from the camera's vertical stands on a level floor.
     """
 
     contact_height_m: tuple[float, float] = (0.03, 0.08)
@@ -56,9 +60,11 @@ class FeetConfig:
     off: float = 0.35
     min_contact_frames: int = 4
     blend_frames: int = 4
-    drift_sigma_s: float = 0.25
+    drift_knot_s: float = 0.25
+    drift_smoothness: float = 0.01
     rest_min_s: float = 0.25
-    floor_tilt_weight: float = 0.02
+    floor_tilt_weight: float = 0.1
+    level_within_deg: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -247,26 +253,41 @@ def lock_feet(rotations: np.ndarray, joints: np.ndarray, transl: np.ndarray, res
 # ---------------------------------------------------------------- floor and contacts
 
 
-def fit_floor(points: np.ndarray, up: np.ndarray = _CAMERA_UP, tilt_weight: float = 0.005,
-              iterations: int = 4, band_m: float = 0.03) -> Floor:
-    """The floor under sole points (N, 3) of slow feet, camera frame.
+def fit_floor(points: np.ndarray, frames: np.ndarray | None = None, num_frames: int = 1,
+              up: np.ndarray = _CAMERA_UP, tilt_weight: float = 0.005, knot_frames: float = 8.0,
+              drift_smoothness: float = 0.01, iterations: int = 4, band_m: float = 0.03) -> tuple[Floor, np.ndarray]:
+    """The floor under sole points (N, 3) of slow feet seen at `frames` (N,) of a take of `num_frames`, and the
+    take's vertical drift: (T,) metres the feet sit above the floor at each frame, zero on average.
 
-    A least-squares plane (heights along `up` as a linear function of the two other axes) with a ridge
-    penalty `tilt_weight` (per square metre of spread) keeping it level when the points span little; each
-    pass keeps the points within `band_m` above the plane (lifted heels, slow feet in the air).
+    Least squares: each point's height along `up` is a plane (linear in the two other axes) plus the drift, a
+    piecewise-linear curve with a knot every `knot_frames` and a penalty `drift_smoothness` on its bends. The
+    drift takes up whatever changes with time, so only feet resting apart at nearly the same time tilt the
+    plane: a take walking while its estimate sinks is not a sloping floor. A ridge `tilt_weight` (per square
+    metre of spread) keeps the plane perpendicular to `up` when the feet cover little of it; each pass keeps the
+    points within `band_m` above the plane (lifted heels, slow feet in the air). Without `frames` the points are
+    one instant: a plane alone.
     """
     points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     if len(points) < 3:
         raise ValueError("a floor needs at least 3 points")
+    up = _unit(np.asarray(up, dtype=np.float64))
     e1 = _unit(np.cross(up, [0.0, 0.0, 1.0]) if abs(up[2]) < 0.9 else np.cross(up, [1.0, 0.0, 0.0]))
     e2 = np.cross(up, e1)
-    design = np.stack([points @ e1, points @ e2, np.ones(len(points))], axis=1)
+    across = np.stack([points @ e1, points @ e2], axis=1)
+    centre = across.mean(axis=0)
+    drift_basis = _hat_basis(np.zeros(len(points)) if frames is None else np.asarray(frames, dtype=np.float64),
+                             num_frames, knot_frames)
+    design = np.concatenate([across - centre, drift_basis], axis=1)
     heights = points @ up
+    knots = drift_basis.shape[1]
+    bends = np.diff(np.eye(knots), 2, axis=0)
     keep = np.ones(len(points), bool)
-    coefficients = np.zeros(3)
+    coefficients = np.zeros(2 + knots)
     for iteration in range(iterations):
         a, h = design[keep], heights[keep]
-        penalty = np.diag([tilt_weight * len(h), tilt_weight * len(h), 0.0])
+        penalty = np.zeros((2 + knots, 2 + knots))
+        penalty[0, 0] = penalty[1, 1] = tilt_weight * len(h)
+        penalty[2:, 2:] = drift_smoothness * len(h) * bends.T @ bends + 1e-9 * np.eye(knots)  # knots without points
         coefficients = np.linalg.solve(a.T @ a + penalty, a.T @ h)
         residual = heights - design @ coefficients
         # The floor is the lowest surface: the first plane lies between the floor and raised feet at rest, the
@@ -274,10 +295,35 @@ def fit_floor(points: np.ndarray, up: np.ndarray = _CAMERA_UP, tilt_weight: floa
         keep = (residual < band_m) & ((residual > -band_m) | (iteration == 0))
         if keep.sum() < 3:
             break
-    a, b, c = coefficients
+    (a, b), weights = coefficients[:2], coefficients[2:]
+    drift = _hat_basis(np.arange(num_frames, dtype=np.float64), num_frames, knot_frames) @ weights
+    level = float(drift.mean()) - a * centre[0] - b * centre[1]
     normal_raw = up - a * e1 - b * e2
     scale = np.linalg.norm(normal_raw)
-    return Floor(normal_raw / scale, float(c / scale))
+    return Floor(normal_raw / scale, float(level / scale)), (drift - drift.mean()) / scale
+
+
+def gravity_prior(rotations: np.ndarray, level_within_deg: float) -> np.ndarray:
+    """(3,) the up the floor is pulled towards: the camera's, or, where the body's up (its pelvis's, averaged
+    over the take; global rotations (T, 55, 3, 3)) leans from it by more than `level_within_deg`, turned towards
+    the body's by the excess. A person leans and is estimated leaning by a few degrees; a camera pitched by less
+    is not told from that, one pitched by more is followed."""
+    body = _unit((rotations[:, 0] @ _MODEL_UP).mean(axis=0))
+    angle = np.arccos(np.clip(body @ _CAMERA_UP, -1.0, 1.0))
+    excess = max(0.0, angle - np.radians(level_within_deg))
+    if excess <= 0.0:
+        return _CAMERA_UP.copy()
+    return axis_angle_to_matrix(_unit(np.cross(_CAMERA_UP, body)) * excess) @ _CAMERA_UP
+
+
+def _hat_basis(frames: np.ndarray, num_frames: int, knot_frames: float) -> np.ndarray:
+    """(N, K) piecewise-linear interpolation weights of `frames` (N,) between K knots spread evenly over
+    [0, num_frames - 1], about `knot_frames` apart (one constant for a single frame)."""
+    count = max(1, int(np.ceil((num_frames - 1) / knot_frames)) + 1)
+    if count == 1:
+        return np.ones((len(frames), 1))
+    spacing = (num_frames - 1) / (count - 1)
+    return np.clip(1.0 - np.abs(frames[:, None] / spacing - np.arange(count)), 0.0, None)
 
 
 def _ramp(value: np.ndarray, certain: float, none: float) -> np.ndarray:
@@ -318,21 +364,6 @@ def detect_contacts(heights_m: np.ndarray, speeds_mps: np.ndarray, config: FeetC
     contact = np.stack([hysteresis(probability[:, f], config.on, config.off, config.min_contact_frames)
                         for f in range(2)], axis=1)
     return FootContacts(probability.astype(np.float32), contact)
-
-
-def _gaussian_fill(values: np.ndarray, weights: np.ndarray, sigma_frames: float) -> np.ndarray:
-    """(T,) the weighted Gaussian average of `values` (T,): frames of weight 0 take their neighbours' values."""
-    radius = max(1, int(3 * sigma_frames))
-    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / max(sigma_frames, 1e-6)) ** 2)
-    numerator = np.convolve(np.pad(values * weights, radius), kernel, mode="valid")
-    denominator = np.convolve(np.pad(weights, radius), kernel, mode="valid")
-    filled = numerator / np.maximum(denominator, 1e-12)
-    covered = np.flatnonzero(denominator >= 1e-6)
-    if not len(covered):  # no weighted frame at all (a take in which no foot ever rests): nothing is known
-        return np.zeros(len(values))
-    if len(covered) < len(values):  # far from any weighted frame: interpolate the covered ones
-        filled = np.interp(np.arange(len(values)), covered, filled[covered])
-    return filled
 
 
 def _interp_fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -393,29 +424,23 @@ def clean_feet(clip: MotionClip, rest_joints: np.ndarray | None = None, config: 
         floor = Floor(_CAMERA_UP.copy(), float(-sole_points(rotations, joints, rest)[..., 1].max()))
         none = np.zeros((clip.num_frames, 2), bool)
         return _finish(clip, FootContacts(none.astype(np.float32), none), floor, np.eye(3), held_from)
-    # 1. The floor under the slow feet, then a frame where it is level.
+    # 1. The floor and the vertical drift from the slow feet, then a frame where the floor is level at y = its
+    # height and the feet do not sink or float. Sole centres: a noisy foot pitch lowers the lowest sole point of
+    # every frame (a floor fitted to them lies too deep), not their mean, which the lock puts on the floor.
     rotations, joints = _pose_clip(clip, rest)
-    level_floor = Floor(_CAMERA_UP.copy(), 0.0)
-    soles, _, speeds = _feet_state(rotations, joints, rest, fps, level_floor)
+    soles, _, speeds = _feet_state(rotations, joints, rest, fps, Floor(_CAMERA_UP.copy(), 0.0))
     slow = _slow_feet(speeds, config, fps)
     if slow.sum() < 2:
         slow[:] = True  # nothing ever rests: the lowest points are the best floor there is
-    lowest = np.take_along_axis(soles, level_floor.height(soles).argmin(axis=2)[..., None, None], axis=2)[:, :, 0]
-    floor = fit_floor(lowest[slow], tilt_weight=config.floor_tilt_weight)
+    frames = np.broadcast_to(np.arange(clip.num_frames)[:, None], slow.shape)
+    floor, drift = fit_floor(soles.mean(axis=2)[slow], frames[slow], clip.num_frames,
+                             up=gravity_prior(rotations, config.level_within_deg),
+                             tilt_weight=config.floor_tilt_weight, knot_frames=config.drift_knot_s * fps,
+                             drift_smoothness=config.drift_smoothness)
     leveling = rotation_between(floor.normal, _CAMERA_UP)
     clip = _level(clip, rest, leveling)
     floor = Floor(_CAMERA_UP.copy(), floor.offset_m)
-
-    # 2. Vertical drift: the slow feet's lowest points should lie on the floor all along the take.
-    rotations, joints = _pose_clip(clip, rest)
-    soles, heights, speeds = _feet_state(rotations, joints, rest, fps, floor)
-    slow = _slow_feet(speeds, config, fps)
-    resting = np.where(slow, heights, np.inf).min(axis=1)
-    drift = _gaussian_fill(np.where(np.isfinite(resting), resting, 0.0), np.isfinite(resting).astype(float),
-                           config.drift_sigma_s * fps)
-    # The drift's typical value is the floor's error (the first fit leans on the lowest, drifted-down points).
-    floor = Floor(floor.normal, floor.offset_m + float(np.median(drift)))
-    transl = clip.transl.astype(np.float64) - (drift - np.median(drift))[:, None] * floor.normal
+    transl = clip.transl.astype(np.float64) - drift[:, None] * floor.normal
     clip = dataclasses.replace(clip, transl=transl.astype(np.float32))
 
     # 3. Contacts on the drift-free motion.
@@ -502,24 +527,30 @@ class _FootState:
 class FootLocker:
     """Causal foot locking of one person: each frame's record in, the same frame's record out (no lag).
 
-    The floor is level in the camera frame (no look-ahead to fit a tilt) at the height of the lowest resting sole
-    point, followed slowly; speeds are backward differences, smoothed. A foot is pinned where its contact begins
-    (flat, on the floor) and blends out over `blend_frames` after it ends; the root is left where it was seen, so
-    the body stays on the person in the image.
+    The floor is level in the camera frame (no look-ahead to fit a tilt) at the height of the lowest slow foot
+    near it, followed within a few frames, so contacts are told while the estimate drifts up or down (a jump's
+    feet are slow at its top, but far above the floor). Speeds are differences over the last two frames. A foot
+    is pinned where its contact begins (flat, on the floor) and blends out over `blend_frames` after it ends;
+    the root is left where it was seen, so the body stays on the person in the image.
     """
 
     def __init__(self, rest_joints: np.ndarray = REST_JOINTS, fps: float = 30.0, config: FeetConfig | None = None,
-                 floor_rate: float = 0.05) -> None:
+                 floor_rate: float = FLOOR_RATE) -> None:
         self.rest = np.asarray(rest_joints, dtype=np.float64)
         self.fps, self.config, self.floor_rate = fps, config or FeetConfig(), floor_rate
         self.reset()
 
     def reset(self) -> None:
-        self._floor_y: float | None = None  # camera y (down) of the floor
-        self._centres: np.ndarray | None = None
-        self._speeds = np.zeros(2)
+        self._floor_y: float | None = None  # camera y (down) of the floor the feet are held on
+        self._ground_y = 0.0  # camera y of the ground as the estimate sees it now (contacts are told on it)
+        self._centres: list[np.ndarray] = []  # the last frames' foot centres (2, 3), oldest first
         self._feet = [_FootState(), _FootState()]
         self.contact = np.zeros(2, bool)  # the last frame's decisions, feet in `SIDES` order
+
+    @property
+    def floor(self) -> Floor:
+        """The floor the last frame's feet were held on (camera frame)."""
+        return Floor(_CAMERA_UP.copy(), -(self._floor_y or 0.0))
 
     def __call__(self, params: SmplxParams) -> SmplxParams:
         pose = axis_angle_to_matrix(params.full_pose()[None])
@@ -527,24 +558,26 @@ class FootLocker:
         rotations, joints = forward_kinematics(self.rest, pose, transl)
         soles = sole_points(rotations, joints, self.rest)[0]  # (2, 2, 3)
         centres, lowest = soles.mean(axis=1), soles[..., 1].max(axis=1)  # camera y down: lowest = largest y
-        if self._centres is not None:
-            step = np.linalg.norm(centres - self._centres, axis=1) * self.fps
-            self._speeds = 0.5 * self._speeds + 0.5 * step
-        self._centres = centres
+        self._centres = [*self._centres[-2:], centres]
+        span = len(self._centres) - 1
+        speeds = np.linalg.norm(centres - self._centres[0], axis=1) * self.fps / max(span, 1)
         if self._floor_y is None:
-            self._floor_y = float(lowest.max())
+            self._floor_y = self._ground_y = float(lowest.max())
+        near = (speeds < self.config.contact_speed_mps[1]) & (
+            np.abs(lowest - self._ground_y) < self.config.contact_height_m[1])
+        if near.any():  # the lowest slow foot near the ground: the ground follows it, the floor its average
+            self._ground_y += self.floor_rate * (float(lowest[near].max()) - self._ground_y)
+            self._floor_y += SLOW_FLOOR_RATE * (float(lowest[near].max()) - self._floor_y)
         floor = Floor(_CAMERA_UP.copy(), -self._floor_y)
-        heights = self._floor_y - lowest
-        probability = contact_probability(heights, self._speeds, self.config)
+        heights = self._ground_y - lowest
+        probability = contact_probability(heights, speeds, self.config)
         weight, targets = np.zeros((1, 2)), centres[None].copy()
         for f, foot in enumerate(self._feet):
             was = foot.contact
             foot.contact = probability[f] >= (self.config.off if was else self.config.on)
             if foot.contact:
-                # The resting foot tells where the floor is; its first contact frame where it stays.
-                self._floor_y += self.floor_rate * (lowest[f] - self._floor_y)
-                if not was:
-                    foot.anchor = centres[f] - floor.height(centres[f]) * floor.normal
+                if not was:  # its first contact frame: where it stays
+                    foot.anchor = centres[f]
                 foot.release = 0
             elif was:
                 foot.release = 1
@@ -552,9 +585,9 @@ class FootLocker:
                 foot.release += 1
             if foot.anchor is not None and (foot.contact or foot.release <= self.config.blend_frames):
                 weight[0, f] = 1.0 if foot.contact else 1.0 - foot.release / (self.config.blend_frames + 1)
-                targets[0, f] = foot.anchor
+                targets[0, f] = foot.anchor - floor.height(foot.anchor) * floor.normal  # on the floor as it is now
         self.contact = np.array([foot.contact for foot in self._feet])
-        if not weight.any() and heights.min() >= 0:
+        if not weight.any() and floor.height(soles).min() >= 0:
             return params
         local = lock_feet(rotations, joints, transl, self.rest, targets, weight, floor)
         fields = split_full_pose(matrix_to_axis_angle(local[0]).astype(np.float32))

@@ -53,6 +53,9 @@ def eval_feet(
     console.print(f"jump: {report.jump_air_contact_frames} frames in the air with a planted foot, "
                   f"{100 * report.jump_height_kept:.0f}% of its height kept; turn: planted foot within "
                   f"{report.turn_foot_drift_mm:.1f} mm, {100 * report.turn_heading_kept:.0f}% of its turn kept")
+    console.print("pen.: the lowest sole point below the true floor; own floor: below the floor the feet were held on "
+                  "(lock: the fitted one, the exported y = 0; live: the running one); floor err: the true floor under "
+                  "the true contacts from the fitted one")
     console.print("targets: skate ≤ 2 mm/frame, penetration ≤ 5 mm, contact F1 ≥ 0.9, MPJPE within 5 % of off")
     if json_path:
         figures = {"frames": frames, "seed": seed, "cpu": cpu_description(), "noise": dataclasses.asdict(FeetNoise()),

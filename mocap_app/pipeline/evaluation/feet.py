@@ -9,10 +9,11 @@ camera's frame (the cleaned clip turned back from its levelled frame).
 
 Measures, per motion and over all: foot skate (mean horizontal speed of a foot's centre over the frames it
 is in contact in the truth and the frame before, mm/frame), penetration (depth of the lowest sole point
-below the true floor, mm: mean over frames, max; after clean-up also the max below the fitted floor, the
-exported file's y = 0), floor error (mean distance of the true contact points from the fitted floor, mm),
-contact precision/recall/F1 (frames x feet), body MPJPE (joints 0-21, mm), for the jump the frames in the
-air with a foot in contact, and for the turn the planted foot's drift and heading change kept.
+below the true floor, mm: mean over frames, max; with a clean-up also the max below the floor it held the
+feet on: the fitted one, the exported file's y = 0, or live the running one), floor error (mean distance of
+the true floor under each true contact's foot from the fitted floor, mm), contact precision/recall/F1
+(frames x feet), body MPJPE (joints 0-21, mm), for the jump the frames in the air with a foot in contact,
+and for the turn the planted foot's drift and heading change kept.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mocap_app.body.feet import ANKLES, FeetConfig, FeetResult, Floor, FootLocker, clean_feet, sole_points
+from mocap_app.body.feet import ANKLES, FeetConfig, Floor, FootLocker, clean_feet, sole_points
 from mocap_app.body.motions import GROUNDED_MOTIONS, place_grounded
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.frames import CameraIntrinsics
@@ -140,8 +141,9 @@ class _Measures:
             "contact_recall": float(recall),
             "contact_f1": float(2 * precision * recall / max(precision + recall, 1e-9))}
         if self.floor:
-            extra |= {"floor_error_mm": float(np.mean(np.concatenate(self.floor))),
-                      "penetration_own_floor_max_mm": float(np.concatenate(self.own_depth).max())}
+            extra["floor_error_mm"] = float(np.mean(np.concatenate(self.floor)))
+        if self.own_depth:
+            extra["penetration_own_floor_max_mm"] = float(np.concatenate(self.own_depth).max())
         return FeetFigures(float(np.mean(np.concatenate(self.skate))), float(depth.mean()), float(depth.max()),
                            float(np.mean(np.concatenate(self.error))), **extra)
 
@@ -154,9 +156,14 @@ def _posed(clip: MotionClip, leveling: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _measure(into: _Measures, truth: MotionClip, estimate: MotionClip, leveling: np.ndarray,
-             result: FeetResult | None, detected: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Add one clip's measures (contacts: `detected` (T, 2), else the result's); returns its sole points
-    (T, 2, 2, 3) and ankle rotations (T, 2, 3, 3)."""
+             floor_heights: np.ndarray | None = None, detected: np.ndarray | None = None,
+             fitted: Floor | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Add one clip's measures; returns its sole points (T, 2, 2, 3) and ankle rotations (T, 2, 3, 3).
+
+    floor_heights: (T, 2, 2) the sole points' heights above the floor the clip was cleaned on (the fitted one
+    offline, the running one live). detected: (T, 2) the contacts it found. fitted: the fitted floor, camera
+    frame, for the floor error.
+    """
     true_rotations, true_joints = _posed(truth, np.eye(3))
     rotations, joints = _posed(estimate, leveling)
     soles = sole_points(rotations, joints)
@@ -165,26 +172,30 @@ def _measure(into: _Measures, truth: MotionClip, estimate: MotionClip, leveling:
     into.skate.append(1000.0 * moved[contact[1:] & contact[:-1]])
     into.depth.append(1000.0 * np.maximum(0.0, -TRUE_FLOOR.height(soles).min(axis=(1, 2))))
     into.error.append(1000.0 * np.linalg.norm(joints[:, BODY_JOINTS] - true_joints[:, BODY_JOINTS], axis=-1).ravel())
-    if result is not None:
-        true_soles = sole_points(true_rotations, true_joints)[contact]
-        floor = Floor(leveling.T @ result.floor.normal, result.floor.offset_m)
-        into.floor.append(1000.0 * np.abs(floor.height(true_soles)).ravel())
-        into.own_depth.append(1000.0 * np.maximum(0.0, -floor.height(soles).min(axis=(1, 2))))
-        detected = result.contacts.contact
+    if fitted is not None:  # the true floor's height where a foot stands, seen from the fitted one
+        true_soles = sole_points(true_rotations, true_joints)[contact]  # (N, 2, 3)
+        standing = np.take_along_axis(true_soles, TRUE_FLOOR.height(true_soles).argmin(axis=1)[:, None, None], axis=1)
+        into.floor.append(1000.0 * np.abs(fitted.height(standing[:, 0])))
+    if floor_heights is not None:
+        into.own_depth.append(1000.0 * np.maximum(0.0, -floor_heights.min(axis=(1, 2))))
     if detected is not None:
         into.counts += [(detected & contact).sum(), detected.sum(), contact.sum()]
     return soles, rotations[:, ANKLES]
 
 
-def run_online(estimate: MotionClip, config: FeetConfig | None = None) -> tuple[MotionClip, np.ndarray]:
-    """`estimate` frame by frame through a `FootLocker`: the locked clip and the contacts (T, 2) it decided."""
+def run_online(estimate: MotionClip, config: FeetConfig | None = None) -> tuple[MotionClip, np.ndarray, np.ndarray]:
+    """`estimate` frame by frame through a `FootLocker`: the locked clip, the contacts (T, 2) it decided and the
+    heights (T, 2, 2) of its sole points above the floor it held them on."""
     locker = FootLocker(REST_JOINTS, estimate.fps, config)
-    frames, contacts = [], []
+    frames, contacts, heights = [], [], []
     for i in range(estimate.num_frames):
         frames.append(locker(estimate.frame(i)))
         contacts.append(locker.contact)
+        rotations, joints = forward_kinematics(REST_JOINTS, axis_angle_to_matrix(frames[-1].full_pose()[None]),
+                                               frames[-1].transl[None].astype(np.float64))
+        heights.append(locker.floor.height(sole_points(rotations, joints)[0]))
     locked = MotionClip.from_params(frames, estimate.fps, source=estimate.source)
-    return locked, np.array(contacts)
+    return locked, np.array(contacts), np.array(heights)
 
 
 def _heading(rotations: np.ndarray) -> np.ndarray:
@@ -210,12 +221,15 @@ def evaluate(frames: int = 90, seed: int = 0, noise: FeetNoise | None = None,
             estimate = corrupt(truth, noise, seed + 100 * m + y)
             result = clean_feet(estimate, REST_JOINTS, config)
             for target in (raw[name], raw["all"]):
-                _measure(target, truth, estimate, np.eye(3), None)
+                _measure(target, truth, estimate, np.eye(3))
+            own = result.floor.height(sole_points(*_posed(result.clip, np.eye(3))))
+            fitted = Floor(result.leveling.T @ result.floor.normal, result.floor.offset_m)
             for target in (cleaned[name], cleaned["all"]):
-                soles, ankles = _measure(target, truth, result.clip, result.leveling, result)
-            locked, live = run_online(estimate, config)
+                soles, ankles = _measure(target, truth, result.clip, result.leveling, own, result.contacts.contact,
+                                         fitted)
+            locked, live, held = run_online(estimate, config)
             for target in (online[name], online["all"]):
-                _measure(target, truth, locked, np.eye(3), None, live)
+                _measure(target, truth, locked, np.eye(3), held, live)
             count += 1
             true_rotations, true_joints = _posed(truth, np.eye(3))
             if name == "jump":
