@@ -23,6 +23,7 @@ from mocap_app.pipeline.process import smoothing_settings
 from mocap_app.render.platform import select_platform
 
 from . import (
+    bench_batch,
     bench_capture,
     bench_detect,
     bench_export,
@@ -70,7 +71,8 @@ app.command("export", epilog=export.EPILOG)(export.export_command)
 app.command("doctor")(doctor.doctor)
 app.command("build-engine")(build_engine.build_engine)
 app.command("stream-listen")(stream_listen.stream_listen)
-for name, command in (("capture", bench_capture.bench_capture), ("detect", bench_detect.bench_detect),
+for name, command in (("batch", bench_batch.bench_batch),
+                      ("capture", bench_capture.bench_capture), ("detect", bench_detect.bench_detect),
                       ("export", bench_export.bench_export), ("landmarks", bench_landmarks.bench_landmarks),
                       ("live", bench_live.bench_live),
                       ("longtake", bench_longtake.bench_longtake),

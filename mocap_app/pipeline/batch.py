@@ -758,3 +758,48 @@ def failure_summary(report: BatchReport) -> BatchError | None:
     return BatchError(f"{len(failed)} of {len(report.entries)} inputs failed{again}: {why}.",
                       f"Each one's error is in the table above and in {MANIFEST_NAME}; fix those inputs and run the "
                       "same command with --retry-failed (done inputs are skipped).")
+
+
+@dataclass(frozen=True)
+class BatchBenchRow:
+    """One configuration of `bench batch`: where, how many workers, and the throughput over the whole run
+    (worker start and model load included, as a user waits for them)."""
+
+    where: str
+    workers: int
+    videos: int
+    frames: int
+    wall_s: float
+
+    @property
+    def videos_per_minute(self) -> float:
+        return 60 * self.videos / self.wall_s
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s
+
+
+def measure_batch(video: Path, copies: int, worker_counts: list[int], config: AppConfig,
+                  clusters: list[str | None], worker_cpus: float = 2.0, worker_gpus: float = 0.0,
+                  on_row: Callable[[BatchBenchRow], None] = lambda row: None) -> list[BatchBenchRow]:
+    """Run `copies` copies of `video` as one batch per (cluster, worker count), each into a fresh folder
+    (nothing skipped), writing npz without a mesh: what is timed is capture, estimation and per-input overhead."""
+    options = ProcessOptions(mesh="none")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mocap-bench-batch-") as scratch:
+        clips = Path(scratch) / "clips"
+        clips.mkdir()
+        inputs = [Path(shutil.copyfile(video, clips / f"copy{k}{video.suffix}")) for k in range(copies)]
+        for cluster in clusters:
+            for workers in worker_counts:
+                out = Path(tempfile.mkdtemp(dir=scratch, prefix="out-"))
+                plan = plan_batch(inputs, [out], ["npz"], options, config)
+                report = run_batch(plan, options, config, BatchSettings(workers, cluster, worker_cpus, worker_gpus))
+                if report.failed:
+                    entry = report.failed[0]
+                    raise BatchError(f"bench batch: {Path(entry.input).name} failed: "
+                                     f"{entry.error.message if entry.error else 'unknown'}", "Try the plain process.")
+                rows.append(BatchBenchRow(report.where, report.workers, report.ran, report.frames, report.wall_s))
+                on_row(rows[-1])
+    return rows

@@ -30,8 +30,8 @@ def test_every_command_is_registered_by_the_app_itself() -> None:
     names = {c.name for c in app.registered_commands}
     assert names == {"live", "process", "export", "doctor", "stream-listen", "build-engine"}
     assert {c.name for c in bench_app.registered_commands} == {
-        "capture", "detect", "export", "landmarks", "live", "longtake", "model", "pipeline", "render", "smoothing",
-        "soak", "stream"}
+        "batch", "capture", "detect", "export", "landmarks", "live", "longtake", "model", "pipeline", "render",
+        "smoothing", "soak", "stream"}
     assert {c.name for c in eval_app.registered_commands} == {"smoothing", "synthetic", "real", "conditions", "feet",
                                                                "face"}
 
