@@ -25,6 +25,7 @@ from mocap_app.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap_app.core.skeleton import JOINT_INDEX, PARENTS, forward_kinematics
 
 from .rest_skeleton import REST_JOINTS
+from .retarget import orthonormal_frame, rotation_between
 
 SIDES = ("left", "right")
 HIPS = np.array([JOINT_INDEX[f"{s}_hip"] for s in SIDES])
@@ -127,21 +128,6 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
-def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) the smallest rotations taking unit vectors a (..., 3) to b (..., 3)."""
-    axis = np.cross(a, b)
-    sin = np.linalg.norm(axis, axis=-1, keepdims=True)
-    angle = np.arctan2(sin, (a * b).sum(axis=-1, keepdims=True))
-    return axis_angle_to_matrix(axis / np.maximum(sin, 1e-12) * angle)
-
-
-def _frames(direction: np.ndarray, normal: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) orthonormal frames with columns direction, normal (made orthogonal to it), their cross."""
-    d = _unit(direction)
-    n = _unit(normal - (normal * d).sum(axis=-1, keepdims=True) * d)
-    return np.stack([d, n, np.cross(d, n)], axis=-1)
-
-
 @dataclass(frozen=True)
 class LegSolution:
     """Two-bone IK result, per frame: knee, ankle: (T, 3) new positions; hip_delta, knee_delta: (T, 3, 3) world
@@ -181,8 +167,9 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
     new_knee = hip + upper[:, None] * (cos[:, None] * direction + sin[:, None] * side)
     new_ankle = hip + d[:, None] * direction
     old_normal = np.where(use_hinge[:, None], hinge, bend)
-    hip_delta = _frames(new_knee - hip, normal) @ np.swapaxes(_frames(thigh, old_normal), -1, -2)
-    knee_delta = _frames(new_ankle - new_knee, normal) @ np.swapaxes(_frames(shank, old_normal), -1, -2)
+    before_thigh, before_shank = orthonormal_frame(thigh, old_normal), orthonormal_frame(shank, old_normal)
+    hip_delta = orthonormal_frame(new_knee - hip, normal) @ np.swapaxes(before_thigh, -1, -2)
+    knee_delta = orthonormal_frame(new_ankle - new_knee, normal) @ np.swapaxes(before_shank, -1, -2)
     return LegSolution(new_knee, new_ankle, hip_delta, knee_delta)
 
 

@@ -99,33 +99,33 @@ def primary_bones() -> tuple[tuple[int, int], ...]:
 
 
 def rotation_between(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """(3, 3) smallest rotation turning the direction of `source` into that of `target`."""
-    a = source / np.linalg.norm(source)
-    b = target / np.linalg.norm(target)
+    """(..., 3, 3) smallest rotations turning the directions of `source` (..., 3) into those of `target` (..., 3);
+    opposite directions get half a turn about an axis perpendicular to them."""
+    a = source / np.linalg.norm(source, axis=-1, keepdims=True)
+    b = target / np.linalg.norm(target, axis=-1, keepdims=True)
     axis = np.cross(a, b)
-    sin, cos = np.linalg.norm(axis), float(np.dot(a, b))
-    if sin < 1e-12:
-        if cos > 0:
-            return np.eye(3)
-        # Opposite directions: half a turn about any axis perpendicular to them.
-        helper = np.eye(3)[np.argmin(np.abs(a))]
-        axis = np.cross(a, helper)
-        return axis_angle_to_matrix(axis / np.linalg.norm(axis) * np.pi)
-    return axis_angle_to_matrix(axis / sin * np.arctan2(sin, cos))
+    sin = np.linalg.norm(axis, axis=-1, keepdims=True)
+    cos = (a * b).sum(axis=-1, keepdims=True)
+    helper = np.eye(3)[np.argmin(np.abs(a), axis=-1)]  # the axis least along a: never parallel to it
+    axis = np.where((sin < 1e-12) & (cos < 0), np.cross(a, helper), axis)
+    size = np.linalg.norm(axis, axis=-1, keepdims=True)
+    return axis_angle_to_matrix(axis / np.maximum(size, 1e-12) * np.arctan2(sin, cos))
 
 
-def _frame(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
-    e1 = primary / np.linalg.norm(primary)
-    e2 = secondary - np.dot(secondary, e1) * e1
-    e2 /= np.linalg.norm(e2)
-    return np.stack([e1, e2, np.cross(e1, e2)], axis=1)
+def orthonormal_frame(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) orthonormal frames with columns: the direction of `primary` (..., 3), `secondary` (..., 3) made
+    perpendicular to it, their cross product."""
+    e1 = primary / np.maximum(np.linalg.norm(primary, axis=-1, keepdims=True), 1e-12)
+    e2 = secondary - (secondary * e1).sum(axis=-1, keepdims=True) * e1
+    e2 = e2 / np.maximum(np.linalg.norm(e2, axis=-1, keepdims=True), 1e-12)
+    return np.stack([e1, e2, np.cross(e1, e2)], axis=-1)
 
 
 def rotation_from_pairs(primary_from: np.ndarray, secondary_from: np.ndarray,
                         primary_to: np.ndarray, secondary_to: np.ndarray) -> np.ndarray:
     """(3, 3) rotation taking `primary_from` exactly onto the direction of `primary_to`, turned about it
     so that `secondary_from` lands in the plane of `primary_to` and `secondary_to` (TRIAD)."""
-    return _frame(primary_to, secondary_to) @ _frame(primary_from, secondary_from).T
+    return orthonormal_frame(primary_to, secondary_to) @ orthonormal_frame(primary_from, secondary_from).T
 
 
 @dataclass(frozen=True)
