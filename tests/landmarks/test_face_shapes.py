@@ -98,3 +98,36 @@ def test_a_rendered_blink_smile_gaze_and_head_turn_read_as_such(rendered_reads):
     assert smile.weights[ARKIT_INDEX["mouthSmileRight"]] > 0.5
     assert turn.weights.max() < 0.3  # a turned head is not an expression
     assert abs(np.degrees(gaze.gaze[0, 0]) - 15.0) < 5.0 and abs(np.degrees(gaze.gaze[0, 1])) < 5.0
+
+
+def test_a_face_too_small_to_read_gives_no_expression_and_leaves_the_reference_alone():
+    from mocap_app.estimators.landmarks.face_shapes import (
+        LEFT_EYE_OUTER,
+        READABLE_EYE_SPAN_PX,
+        RIGHT_EYE_OUTER,
+        UNREADABLE_EYE_SPAN_PX,
+    )
+
+    rng = np.random.default_rng(4)
+    neutral = synthetic_mesh(rng)
+    expressive = neutral + rng.normal(0.0, 6.0, neutral.shape)  # a face that reads as some expression
+    centre = neutral.mean(axis=0)
+
+    def at_span(mesh: np.ndarray, span_px: float) -> np.ndarray:
+        span = np.linalg.norm(mesh[LEFT_EYE_OUTER] - mesh[RIGHT_EYE_OUTER])
+        return (mesh - centre) * (span_px / span) + centre
+
+    reader = FaceShapeReader()
+    for _ in range(NEUTRAL_FRAMES):
+        reader.read(at_span(neutral, 2 * READABLE_EYE_SPAN_PX))
+    full = reader.read(at_span(expressive, 2 * READABLE_EYE_SPAN_PX))
+    assert full.weights.max() > 0.3 and np.abs(full.gaze).max() > 0  # the test face does read as something
+    tiny = reader.read(at_span(expressive, UNREADABLE_EYE_SPAN_PX - 1))
+    assert tiny.weights.max() == 0.0 and np.abs(tiny.gaze).max() == 0.0
+    # The measures are scale-free, so halfway between the spans the same face reads at half weight.
+    half = reader.read(at_span(expressive, 0.5 * (UNREADABLE_EYE_SPAN_PX + READABLE_EYE_SPAN_PX)))
+    np.testing.assert_allclose(half.weights, 0.5 * full.weights, atol=1e-6)
+    fresh = FaceShapeReader()
+    for _ in range(NEUTRAL_FRAMES):
+        fresh.read(at_span(expressive, UNREADABLE_EYE_SPAN_PX - 1))
+    assert not fresh.calibrated  # tiny faces never became anyone's neutral

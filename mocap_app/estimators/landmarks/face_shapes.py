@@ -27,6 +27,9 @@ from mocap_app.core.face import ARKIT_INDEX, NUM_ARKIT_SHAPES
 RIGHT_EYE_OUTER, RIGHT_EYE_INNER, LEFT_EYE_INNER, LEFT_EYE_OUTER = 33, 133, 362, 263
 RIGHT_LIDS = ((159, 145), (158, 153), (160, 144))  # (upper, lower) pairs across the eye
 LEFT_LIDS = ((386, 374), (385, 380), (387, 373))
+# The whole lid contours between the corners (upper, lower): their midline is where the iris is measured from.
+RIGHT_LID_CONTOUR = ((246, 161, 160, 159, 158, 157, 173), (7, 163, 144, 145, 153, 154, 155))
+LEFT_LID_CONTOUR = ((466, 388, 387, 386, 385, 384, 398), (249, 390, 373, 374, 380, 381, 382))
 RIGHT_BROW_INNER, RIGHT_BROW_OUTER, LEFT_BROW_INNER, LEFT_BROW_OUTER = 55, 46, 285, 276
 FOREHEAD, NOSE_TIP, CHIN = 10, 4, 152
 UPPER_LIP_INNER, LOWER_LIP_INNER, UPPER_LIP_OUTER, LOWER_LIP_OUTER = 13, 14, 0, 17
@@ -41,6 +44,8 @@ FEATURES = (
     "corner_up_left", "corner_up_right", "corner_out_left", "corner_out_right",  # lip corners vs the nose tip
     "lip_gap", "mouth_width", "chin_drop", "lip_depth", "cheek_width",
     "iris_x_left", "iris_x_right", "iris_y_left", "iris_y_right",  # iris from the eye centre (eye widths)
+    "iris_lid_left", "iris_lid_right",  # iris below the lids' midpoint (eye widths): MediaPipe places the iris
+    # and the lids together, so their errors largely cancel in this difference
 )
 F = {name: i for i, name in enumerate(FEATURES)}
 # Measures compared with the neutral face as a share of it: eyes and mouths differ in size between people more
@@ -57,6 +62,10 @@ def change_from(features: np.ndarray, neutral: np.ndarray) -> np.ndarray:
 NEUTRAL_FRAMES = 30  # the first frames with a face: the person's neutral reference (their median)
 NEUTRAL_FOLLOW = 0.01  # then, per neutral-looking frame, the reference moves this share towards it
 NEUTRAL_LOOKING = 0.15  # no shape above this weight: a frame that may update the reference
+# Outer-eye-corner distance (pixels) under which the mesh is too coarse to read (a 19 px face in the sample clip
+# read as a wide-eyed smile), and from which it is read in full; weights fade in between. A webcam user 2 m away
+# in 640x480 has about 27 px; the calibration faces have 90.
+UNREADABLE_EYE_SPAN_PX, READABLE_EYE_SPAN_PX = 12.0, 24.0
 
 
 @dataclass(frozen=True)
@@ -101,11 +110,11 @@ def face_features(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (5,) `head_pose_terms` of its head frame."""
     p, axes = head_frame(np.asarray(mesh, np.float64))
     out = np.zeros(len(FEATURES))
-    for side, lids, inner, outer, brow_in, brow_out, corner, iris, sign in (
-            ("left", LEFT_LIDS, LEFT_EYE_INNER, LEFT_EYE_OUTER, LEFT_BROW_INNER, LEFT_BROW_OUTER,
+    for side, lids, contour, inner, outer, brow_in, brow_out, corner, iris, sign in (
+            ("left", LEFT_LIDS, LEFT_LID_CONTOUR, LEFT_EYE_INNER, LEFT_EYE_OUTER, LEFT_BROW_INNER, LEFT_BROW_OUTER,
              LEFT_MOUTH_CORNER, LEFT_IRIS, 1.0),
-            ("right", RIGHT_LIDS, RIGHT_EYE_INNER, RIGHT_EYE_OUTER, RIGHT_BROW_INNER, RIGHT_BROW_OUTER,
-             RIGHT_MOUTH_CORNER, RIGHT_IRIS, -1.0)):
+            ("right", RIGHT_LIDS, RIGHT_LID_CONTOUR, RIGHT_EYE_INNER, RIGHT_EYE_OUTER, RIGHT_BROW_INNER,
+             RIGHT_BROW_OUTER, RIGHT_MOUTH_CORNER, RIGHT_IRIS, -1.0)):
         width = float(np.linalg.norm(p[outer, :2] - p[inner, :2]))
         centre = 0.5 * (p[outer] + p[inner])
         upper, lower = np.array(lids).T
@@ -118,6 +127,8 @@ def face_features(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(p) > max(LEFT_IRIS, RIGHT_IRIS):
             out[F[f"iris_x_{side}"]] = (p[iris, 0] - centre[0]) / width
             out[F[f"iris_y_{side}"]] = (p[iris, 1] - centre[1]) / width
+            midline = 0.5 * (p[list(contour[0]), 1].mean() + p[list(contour[1]), 1].mean())
+            out[F[f"iris_lid_{side}"]] = (p[iris, 1] - midline) / width
     out[F["lip_gap"]] = np.linalg.norm(p[UPPER_LIP_INNER] - p[LOWER_LIP_INNER])
     out[F["mouth_width"]] = np.linalg.norm(p[LEFT_MOUTH_CORNER] - p[RIGHT_MOUTH_CORNER])
     out[F["chin_drop"]] = p[CHIN, 1] - p[NOSE_TIP, 1]
@@ -221,6 +232,12 @@ class FaceShapeReader:
 
     def read(self, mesh: np.ndarray) -> FaceReading:
         """The weights and gaze of a face mesh ((468 or 478, 3) pixels, MediaPipe's z scaled like x)."""
+        span = float(np.linalg.norm(mesh[LEFT_EYE_OUTER] - mesh[RIGHT_EYE_OUTER]))
+        trust = float(np.clip((span - UNREADABLE_EYE_SPAN_PX) / (READABLE_EYE_SPAN_PX - UNREADABLE_EYE_SPAN_PX),
+                              0.0, 1.0))
+        if trust == 0.0:  # too small to read; nor does it shape the person's neutral reference
+            return FaceReading(np.zeros(NUM_ARKIT_SHAPES, np.float32), np.zeros((2, 2), np.float32),
+                               self._neutral is not None)
         measures, pose = face_features(mesh)
         features = measures - self.response.pose_matrix @ pose  # the head's pose taken out
         if self._neutral is None:
@@ -235,7 +252,7 @@ class FaceShapeReader:
         if self._neutral is not None and solved.max() < NEUTRAL_LOOKING:
             self._neutral = self._neutral + NEUTRAL_FOLLOW * (features - self._neutral)
         weights = np.zeros(NUM_ARKIT_SHAPES, np.float32)
-        weights[self._columns] = solved
+        weights[self._columns] = trust * solved
         if len(mesh) <= max(LEFT_IRIS, RIGHT_IRIS):
             gaze = np.zeros(2)  # no iris points: the eyes look straight ahead
-        return FaceReading(weights, np.tile(gaze, (2, 1)).astype(np.float32), self._neutral is not None)
+        return FaceReading(weights, np.tile(trust * gaze, (2, 1)).astype(np.float32), self._neutral is not None)
