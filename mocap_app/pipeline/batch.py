@@ -356,7 +356,6 @@ WorkerEvent = tuple[Literal["ready", "done", "died"], int, Any]  # (what, worker
 @dataclass(frozen=True)
 class WorkerInfo:
     name: str  # host:pid
-    pid: int
     shares_out: bool  # sees OUT/ at the driver's path: writes outputs itself
     start_error: InputError | None = None  # the estimators could not be built
 
@@ -382,12 +381,13 @@ def _local_worker_main(conn: multiprocessing.connection.Connection, options: Pro
         try:
             worker = InputWorker(options, config)
         except Exception as exc:
-            conn.send(("ready", WorkerInfo("", os.getpid(), True, _start_error(exc))))
+            conn.send(("ready", WorkerInfo("", True, _start_error(exc))))
             return
-        conn.send(("ready", WorkerInfo(worker.name, os.getpid(), True)))
+        conn.send(("ready", WorkerInfo(worker.name, True)))
         while (job := conn.recv()) is not None:
             conn.send(("done", worker.run(job, scratch)))
         worker.close()
+        os._exit(0)  # without the interpreter's teardown (graph unloads, ~1.5 s) the driver would wait for
     except (KeyboardInterrupt, RunInterrupted, EOFError, BrokenPipeError):
         os._exit(130)  # stopped by the driver, or the driver is gone: nothing of ours is left half-written
 
@@ -497,7 +497,7 @@ class RayActorWorker:
 
     def ready(self) -> WorkerInfo:
         name = self.worker.name if self.worker else f"{socket.gethostname()}:{os.getpid()}"
-        return WorkerInfo(name, os.getpid(), self.shares_out, self.error)
+        return WorkerInfo(name, self.shares_out, self.error)
 
     def run(self, job: BatchJob, input_files: dict[str, bytes] | None) -> InputResult:
         assert self.worker is not None, "run() on a worker that did not start"
@@ -552,8 +552,7 @@ class RayPool:
                 continue  # an actor already reported dead
             try:
                 value = self.ray.get(ref)
-            except (self.ray.exceptions.RayActorError, self.ray.exceptions.WorkerCrashedError,
-                    self.ray.exceptions.ObjectLostError) as exc:
+            except self.ray.exceptions.RayError as exc:  # the actor died, its node was lost, or a bug in it
                 self._drop(worker)
                 events.append(("died", worker, f"the worker died ({type(exc).__name__}: {str(exc).splitlines()[0]})"))
                 continue
@@ -663,12 +662,16 @@ def _sweep(plan: BatchPlan) -> None:
 
 def _ray_workers(ray, settings: BatchSettings, jobs: int) -> int:
     """--workers, else as many actors as the cluster's CPUs (and GPUs, when workers ask for them) hold."""
-    if settings.workers is not None:
-        return min(settings.workers, jobs)
     resources = ray.cluster_resources()
     count = int(resources.get("CPU", 0) // max(settings.worker_cpus, 0.01))
     if settings.worker_gpus > 0:
         count = min(count, int(resources.get("GPU", 0) // settings.worker_gpus))
+    if settings.workers is not None:
+        if settings.workers > count:
+            logger.warning("The cluster holds %d workers of %g CPUs / %g GPUs now; the other %d wait for "
+                           "resources (an autoscaling cluster adds nodes).", count, settings.worker_cpus,
+                           settings.worker_gpus, settings.workers - count)
+        return min(settings.workers, jobs)
     if count < 1:
         raise BatchError(f"The Ray cluster has {resources.get('CPU', 0):g} CPUs and {resources.get('GPU', 0):g} "
                          f"GPUs: not enough for one worker of {settings.worker_cpus:g} CPUs and "
