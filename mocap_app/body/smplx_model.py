@@ -201,6 +201,18 @@ class SmplxModel:
         coefficient."""
         return self._layer.expr_dirs.cpu().numpy()
 
+    @property
+    def face_landmark_embedding(self) -> tuple[np.ndarray, np.ndarray]:
+        """The model file's 51 static face landmarks (iBUG 68-point markup, points 17-67 in order) on the mesh:
+        (51,) int64 indices into `faces` and (51, 3) float32 barycentric weights of each face's vertices."""
+        return self._layer.lmk_faces_idx.cpu().numpy(), self._layer.lmk_bary_coords.cpu().numpy()
+
+    def pose_directions(self, joint: int) -> np.ndarray:
+        """(V, 3, 9) float32 pose-corrective vertex offsets (metres, smplx model coordinates) per element of
+        (R − I), R the row-major 3x3 local rotation of `joint` (1..54): what smplx adds before skinning."""
+        rows = self._layer.posedirs[9 * (joint - 1): 9 * joint]  # smplx: (9 * 54, V * 3)
+        return rows.reshape(9, -1, 3).permute(1, 2, 0).cpu().numpy()
+
     def rest_joints(self, betas: np.ndarray | None = None, expression: np.ndarray | None = None) -> np.ndarray:
         """(55, 3) float32 joint positions in the rest pose (T-pose): metres, smplx model coordinates
         (y up, z forward, pelvis near the origin). `betas` (10,) and `expression` (10,) default to

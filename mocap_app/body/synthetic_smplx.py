@@ -3,11 +3,12 @@
 `write_synthetic_smplx(folder)` writes `folder/smplx/SMPLX_<GENDER>.npz` with the keys, shapes and
 dtypes that smplx 0.1.28 reads and the real counts (10475 vertices, 20908 faces, 55 joints,
 shapedirs 10475x3x400 = 300 shape + 100 expression, posedirs 10475x3x486, J_regressor 55x10475,
-weights 10475x55, hand PCA 45x45, hand means, 51 static and 79x17 dynamic face landmarks), with
-sane geometry: a 1.81 m T-pose humanoid made of one closed capsule per joint, skinned to its own
-joint and blended with its parent near the joint. J_regressor @ v_template reproduces the joint
-positions exactly; vertices are permuted so smplx's fixed keypoint vertex ids (nose, eyes, ears,
-toes, heels, finger tips) land on the matching body part. numpy only; ~4 s and 14 MB per file.
+weights 10475x55, hand PCA 45x45, hand means, 51 static face landmarks placed like the iBUG points on
+the head, 79x17 random dynamic ones), with sane geometry: a 1.81 m T-pose humanoid made of one closed
+capsule per joint, skinned to its own joint and blended with its parent near the joint. J_regressor @
+v_template reproduces the joint positions exactly; vertices are permuted so smplx's fixed keypoint vertex
+ids (nose, eyes, ears, toes, heels, finger tips) land on the matching body part. numpy only; ~4 s and
+14 MB per file.
 
 It is not a body anyone should animate: it exists so that the loading, posing, rendering and
 export code can run end to end (CI, `bench render`) without the licensed files.
@@ -198,6 +199,44 @@ def build_mesh(J):
     return verts, faces, owner, tparam, first_ring, specs
 
 
+# iBUG 68-point markup points 17-67 (SMPL-X's static landmarks, in order) on an average face: x the subject's
+# left, y up, centimetres from the midpoint of the eyes (MediaPipe's canonical face model at
+# `body.face_landmarks.MEDIAPIPE_IBUG`, rounded).
+IBUG_FACE_CM = np.array([
+    (-5.7, 1.6), (-5.0, 2.1), (-4.0, 2.5), (-2.8, 2.4), (-1.4, 2.4),  # right brow, outer to inner
+    (1.4, 2.4), (2.8, 2.4), (4.0, 2.5), (5.0, 2.1), (5.7, 1.6),  # left brow
+    (0.0, -0.2), (0.0, -0.9), (0.0, -2.3), (0.0, -3.1),  # nose bridge to tip
+    (-1.4, -4.4), (-0.6, -4.7), (0.0, -4.8), (0.6, -4.7), (1.4, -4.4),  # lower nose
+    (-4.5, 0.0), (-3.7, 0.3), (-2.7, 0.3), (-1.9, -0.1), (-2.7, -0.3), (-3.7, -0.3),  # right eye
+    (1.9, -0.1), (2.7, 0.3), (3.7, 0.3), (4.5, 0.0), (3.7, -0.3), (2.7, -0.3),  # left eye
+    (-2.5, -7.0), (-1.4, -6.2), (-0.7, -6.0), (0.0, -6.1), (0.7, -6.0), (1.4, -6.2), (2.5, -7.0),  # upper lip
+    (1.8, -7.5), (0.7, -8.0), (0.0, -8.0), (-0.7, -8.0), (-1.8, -7.5),  # lower lip
+    (-2.2, -6.9), (-1.0, -6.7), (0.0, -6.7), (1.0, -6.7), (2.2, -6.9),  # inner lips: upper
+    (1.1, -7.1), (0.0, -7.2), (-1.1, -7.1),  # inner lower lip
+])
+LOWER_LIP = np.r_[55:60, 65:68] - 17  # on the jaw: these open with it
+EYE_LEVEL_M = 0.69  # on the head capsule (joint 15), which runs from y 0.60 to 0.77
+
+
+def face_landmark_embedding(verts: np.ndarray, faces: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(51,) faces and (51, 3) barycentric weights of `IBUG_FACE_CM` put on the front of the head (the lower lip
+    on the jaw's capsule): for each point the face whose centroid is nearest, and the point's projection on it."""
+    x, y = IBUG_FACE_CM.T * 0.01
+    targets = np.stack([x, EYE_LEVEL_M + y, 0.03 + np.sqrt(0.095**2 - x**2)], axis=1)  # head radius, axis z
+    face_owner = owner[faces[:, 0]]
+    idx, bary = np.zeros(N_LMK, np.int64), np.zeros((N_LMK, 3))
+    for k, target in enumerate(targets):
+        candidates = np.where(face_owner == (22 if k in LOWER_LIP else 15))[0]
+        corners = verts[faces[candidates]]
+        best = candidates[np.argmin(np.linalg.norm(corners.mean(1) - target, axis=1))]
+        a, b, c = verts[faces[best]]
+        # barycentric coordinates of the target's projection onto the face's plane, clipped into the face
+        weights = np.linalg.lstsq(np.stack([a - c, b - c], axis=1), target - c, rcond=None)[0]
+        weights = np.clip(np.append(weights, 1.0 - weights.sum()), 0.0, None)
+        idx[k], bary[k] = best, weights / weights.sum()
+    return idx, bary
+
+
 def synthetic_smplx_arrays(seed: int = 0) -> dict[str, np.ndarray]:
     """The arrays of one synthetic SMPL-X model file, by the key names smplx reads."""
     rng = np.random.default_rng(seed)
@@ -294,9 +333,7 @@ def synthetic_smplx_arrays(seed: int = 0) -> dict[str, np.ndarray]:
     # --- static face landmarks and the neck-rotation contour look-up table
     head_faces = np.where(np.isin(owner[faces[:, 0]], [15]))[0]
     fc = verts[faces[head_faces]].mean(1)
-    front = head_faces[np.argsort(-fc[:, 2])][: 4 * N_LMK]
-    lmk_faces_idx = np.sort(rng.choice(front, N_LMK, replace=False))
-    lmk_bary = rng.dirichlet(np.ones(3), size=N_LMK)
+    lmk_faces_idx, lmk_bary = face_landmark_embedding(verts, faces, owner)
     lower = head_faces[np.argsort(fc[:, 1])][: 8 * N_DYN_LMK]
     dyn_idx = np.stack([np.sort(rng.choice(lower, N_DYN_LMK, replace=False)) for _ in range(N_DYN_ROT)])
     dyn_bary = rng.dirichlet(np.ones(3), size=(N_DYN_ROT, N_DYN_LMK))

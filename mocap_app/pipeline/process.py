@@ -267,10 +267,13 @@ def build_estimators(options: ProcessOptions, config: AppConfig) -> list:  # -> 
     MediaPipe estimators (they run outside the GIL), one SMPLer-X (torch already uses every core).
     Imports are deferred: each pulls in a heavy runtime."""
     if options.model == "default":
+        from mocap_app.body.face_landmarks import smplx_face_model
         from mocap_app.estimators.landmarks import LandmarkEstimator
 
         skeleton = drawn_skeleton(config)
-        return [LandmarkEstimator(rest_joints=skeleton, face=config.model.face)
+        # The user's SMPL-X model: its expression is fitted to the face too (a SMPL-X mesh shows it).
+        face_model = None if config.model.face == "off" else smplx_face_model(Path(config.paths.body_models))
+        return [LandmarkEstimator(rest_joints=skeleton, face=config.model.face, face_model=face_model)
                 for _ in range(config.model.landmark_workers)]
     from mocap_app.estimators.smplerx import SmplerxEstimator
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from mocap_app.body.face_landmarks import FaceLandmarkModel
 from mocap_app.body.rest_skeleton import REST_JOINTS
 from mocap_app.core.frames import CameraIntrinsics, Detection, Frame
 from mocap_app.core.params import SmplxParams, split_full_pose
 
+from .expression import ExpressionFitter
 from .face_shapes import FaceShapeReader, gaze_rotation
 from .facing import mirrored, read_as_front_view_from_behind
 from .fit import LandmarkFitter, PoseFit
@@ -134,13 +136,17 @@ class LandmarkEstimator:
     def __init__(self, rest_joints: np.ndarray = REST_JOINTS, intrinsics: CameraIntrinsics | None = None,
                  fov_deg: float = 60.0, refine_steps: int = 1, crop_scale: float = 1.25,
                  min_visibility: float = 0.5, max_persons: int = 4, forget_after_frames: int = 30,
-                 face: str = "gaze") -> None:
+                 face: str = "gaze", face_model: FaceLandmarkModel | None = None) -> None:
         """face: what is read of the face besides jaw and head (config `model.face`): "off", "expressions"
-        (ARKit weights into `face_weights`) or "gaze" (also the eyes into `leye_pose`/`reye_pose`)."""
+        (ARKit weights into `face_weights`) or "gaze" (also the eyes into `leye_pose`/`reye_pose`).
+        face_model: the user's SMPL-X face landmarks (`body.face_landmarks.smplx_face_model`); with it (and face
+        not "off") SMPL-X's `expression` and jaw are fitted to the face mesh too, else the expression stays zero."""
         if face not in ("off", "expressions", "gaze"):
             raise ValueError(f"face must be off, expressions or gaze, got {face!r}")
         self.face = face
+        self.face_model = face_model
         self._readers: dict[int, FaceShapeReader] = {}
+        self._expressions: dict[int, ExpressionFitter] = {}
         self.fitter = LandmarkFitter(rest_joints, refine_steps=refine_steps, min_visibility=min_visibility)
         self.intrinsics = intrinsics
         self.fov_deg = fov_deg
@@ -220,16 +226,22 @@ class LandmarkEstimator:
             frame_index=frame.index, timestamp_ns=frame.timestamp_ns)
 
     def _with_face(self, params: SmplxParams, obs: HolisticLandmarks, track_id: int) -> SmplxParams:
-        """`params` with what the face mesh says: ARKit weights and, with "gaze", both eyes' rotations."""
+        """`params` with what the face mesh says: ARKit weights, with "gaze" both eyes' rotations, and with
+        `face_model` SMPL-X's expression and jaw."""
         if self.face == "off" or obs.face_mesh is None:
             return params
         if track_id not in self._readers:
             self._readers[track_id] = FaceShapeReader()
         reading = self._readers[track_id].read(obs.face_mesh)
-        if self.face != "gaze":
-            return dataclasses.replace(params, face_weights=reading.weights)
-        eyes = [gaze_rotation(yaw, pitch) for yaw, pitch in reading.gaze]
-        return dataclasses.replace(params, face_weights=reading.weights, leye_pose=eyes[0], reye_pose=eyes[1])
+        face: dict[str, np.ndarray] = {"face_weights": reading.weights}
+        if self.face == "gaze":
+            face["leye_pose"], face["reye_pose"] = (gaze_rotation(yaw, pitch) for yaw, pitch in reading.gaze)
+        if self.face_model is not None:
+            if track_id not in self._expressions:
+                self._expressions[track_id] = ExpressionFitter(self.face_model)
+            fit = self._expressions[track_id].fit(obs.face_mesh)
+            face["expression"], face["jaw_pose"] = fit.expression, np.array([fit.jaw, 0.0, 0.0])
+        return dataclasses.replace(params, **face)
 
     def _forget_stale(self, frame_index: int) -> None:
         for track_id, last in list(self._last_seen.items()):
@@ -239,6 +251,7 @@ class LandmarkEstimator:
                 self._face_seen.pop(track_id, None)
                 self._observed.pop(track_id, None)
                 self._readers.pop(track_id, None)
+                self._expressions.pop(track_id, None)
                 del self._last_seen[track_id]
 
     def reset(self) -> None:
@@ -254,3 +267,4 @@ class LandmarkEstimator:
         self._face_seen.clear()
         self._observed.clear()
         self._readers.clear()
+        self._expressions.clear()
