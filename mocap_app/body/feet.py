@@ -2,13 +2,15 @@
 
 Geometry: each foot has two sole points, the toe (smplx's `*_foot` joint, the ball of the foot) and a
 heel under the ankle at the toe's rest height; their mean is the foot's centre. A foot is in contact when
-its lowest sole point is near the floor and its centre is slow, with hysteresis.
+its lowest sole point is near the floor and its centre is slow (its speed along the camera's line of sight,
+where a monocular estimate is noisiest, counting less), with hysteresis.
 
-`clean_feet` (offline, after smoothing): fits the floor plane to the slow feet, levels the clip's frame so
-the floor is horizontal (y = its height in the camera's y-down frame), removes the root's vertical drift,
-moves the root horizontally so planted feet do not slide, pins each planted foot flat on the floor at its
-contact position (two-bone IK, blended in and out) and lifts any foot below the floor. `FootLocker` is its causal
-twin for one person live (frame in, same frame out), `LockedFeet` puts one after a pipeline's online smoother.
+`clean_feet` (offline, after smoothing): fits the floor plane and the take's vertical drift together to the
+slow feet, levels the clip's frame so the floor is horizontal (y = its height in the camera's y-down frame),
+removes the drift from the root, moves the root horizontally so planted feet do not slide, pins each planted
+foot flat on the floor at its contact position (two-bone IK, blended in and out; the root lowered where the
+leg is too short for it) and lifts any foot below the floor. `FootLocker` is its causal twin for one person
+live (frame in, same frame out), `LockedFeet` puts one after a pipeline's online smoother.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class FeetConfig:
     """Contact detection and locking parameters.
 
     contact_height_m: (certain, none) lowest sole point above the floor, metres: contact is certain below
-        the first, impossible above the second. contact_speed_mps: (certain, none) foot centre speed, m/s.
+        the first, impossible above the second. contact_speed_mps: (certain, none) foot centre speed, m/s, its
+        part along the camera's line of sight counted `depth_speed_weight` times (`foot_speed`).
     on, off: hysteresis thresholds on the contact probability. min_contact_frames: shorter contacts are
         dropped. blend_frames: frames over which a lock blends in before and out after a contact.
     drift_knot_s, drift_smoothness: the vertical drift removed from the root is a piecewise-linear curve with a
@@ -57,6 +60,7 @@ class FeetConfig:
 
     contact_height_m: tuple[float, float] = (0.03, 0.08)
     contact_speed_mps: tuple[float, float] = (0.25, 0.8)
+    depth_speed_weight: float = 0.3
     on: float = 0.6
     off: float = 0.35
     min_contact_frames: int = 4
@@ -222,11 +226,7 @@ def lock_feet(rotations: np.ndarray, joints: np.ndarray, transl: np.ndarray, res
     rotations, joints: forward kinematics (global rotations, positions) of the pose with root translation
     `transl` (T, 3) on the rest skeleton `rest` (55, 3).
     """
-    centres = sole_points(rotations, joints, rest).mean(axis=2)
-    ankle_rotations = flat_ankles(rotations[:, ANKLES], floor.normal, weight)
-    centre_offset = sole_offsets(rest).mean(axis=1)  # (2, 3) ankle → foot centre, model frame
-    blended = centres + weight[..., None] * (targets - centres)
-    ankle_targets = blended - np.einsum("tfab,fb->tfa", ankle_rotations, centre_offset)
+    ankle_rotations, ankle_targets = _ankle_targets(rotations, joints, rest, targets, weight, floor)
     local = _local_from_global(pin_feet(rotations, joints, ankle_targets, ankle_rotations, weight))
     rotations, joints = forward_kinematics(rest, local, transl)
     depth = np.maximum(0.0, -floor.height(sole_points(rotations, joints, rest)).min(axis=2))  # (T, 2)
@@ -235,6 +235,32 @@ def lock_feet(rotations: np.ndarray, joints: np.ndarray, transl: np.ndarray, res
         lifted = joints[:, ANKLES] + depth[..., None] * floor.normal
         local = _local_from_global(pin_feet(rotations, joints, lifted, rotations[:, ANKLES], lift))
     return local
+
+
+def _ankle_targets(rotations: np.ndarray, joints: np.ndarray, rest: np.ndarray, targets: np.ndarray,
+                   weight: np.ndarray, floor: Floor) -> tuple[np.ndarray, np.ndarray]:
+    """Ankle global rotations (T, 2, 3, 3) turned `weight` (T, 2) of the way to flat on `floor`, and the ankle
+    positions (T, 2, 3) that move each foot's centre as far towards `targets` (T, 2, 3)."""
+    centres = sole_points(rotations, joints, rest).mean(axis=2)
+    ankle_rotations = flat_ankles(rotations[:, ANKLES], floor.normal, weight)
+    centre_offset = sole_offsets(rest).mean(axis=1)  # (2, 3) ankle → foot centre, model frame
+    blended = centres + weight[..., None] * (targets - centres)
+    return ankle_rotations, blended - np.einsum("tfab,fb->tfa", ankle_rotations, centre_offset)
+
+
+def root_drop(joints: np.ndarray, ankle_targets: np.ndarray, weight: np.ndarray, rest: np.ndarray,
+              up: np.ndarray) -> np.ndarray:
+    """(T,) how far to lower the root (against `up`) so each leg pinned with `weight` (T, 2) reaches its ankle
+    target (T, 2, 3) from its hip in `joints` (T, 55, 3), weighted; 0 where the leg reaches, or could not even
+    with the hip at the target's height."""
+    leg = (np.linalg.norm(rest[KNEES] - rest[HIPS], axis=-1) + np.linalg.norm(rest[ANKLES] - rest[KNEES], axis=-1))
+    leg = leg * (1.0 - 1e-3)  # the knee stays a little bent: it keeps its plane
+    reach = ankle_targets - joints[:, HIPS]
+    along = reach @ up  # below the hip: negative
+    excess = (reach**2).sum(axis=-1) - leg**2
+    room = along**2 - excess
+    drop = np.where((excess > 0) & (room >= 0), -along - np.sqrt(np.maximum(room, 0.0)), 0.0)
+    return (weight * np.maximum(drop, 0.0)).max(axis=1)
 
 
 # ---------------------------------------------------------------- floor and contacts
@@ -367,14 +393,25 @@ def _pose_clip(clip: MotionClip, rest: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return forward_kinematics(rest, axis_angle_to_matrix(clip.full_pose()), clip.transl.astype(np.float64))
 
 
+def foot_speed(step: np.ndarray, centres: np.ndarray, depth_weight: float) -> np.ndarray:
+    """(...,) the speed of foot centres (..., 3) moving by `step` (..., 3) per unit time, with the part along the
+    camera's line of sight (the camera at the origin) counted `depth_weight` times: a monocular estimate's depth is
+    its noisiest direction, and a planted foot jitters along it."""
+    sight = _unit(centres)
+    along = (step * sight).sum(axis=-1)
+    across = step - along[..., None] * sight
+    return np.sqrt((across**2).sum(axis=-1) + (depth_weight * along) ** 2)
+
+
 def _feet_state(rotations: np.ndarray, joints: np.ndarray, rest: np.ndarray, fps: float,
-                floor: Floor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                floor: Floor, config: FeetConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sole points (T, 2, 2, 3), lowest sole height above `floor` (T, 2) and foot centre speed (T, 2) m/s."""
     soles = sole_points(rotations, joints, rest)
     heights = floor.height(soles).min(axis=2)
     centres = soles.mean(axis=2)
-    speeds = np.linalg.norm(np.gradient(centres, axis=0), axis=-1) * fps if len(centres) > 1 else np.zeros((1, 2))
-    return soles, heights, speeds
+    if len(centres) < 2:
+        return soles, heights, np.zeros((len(centres), 2))
+    return soles, heights, foot_speed(np.gradient(centres, axis=0) * fps, centres, config.depth_speed_weight)
 
 
 def _slow_feet(speeds: np.ndarray, config: FeetConfig, fps: float) -> np.ndarray:
@@ -415,7 +452,7 @@ def clean_feet(clip: MotionClip, rest_joints: np.ndarray | None = None, config: 
     # height and the feet do not sink or float. Sole centres: a noisy foot pitch lowers the lowest sole point of
     # every frame (a floor fitted to them lies too deep), not their mean, which the lock puts on the floor.
     rotations, joints = _pose_clip(clip, rest)
-    soles, _, speeds = _feet_state(rotations, joints, rest, fps, Floor(_CAMERA_UP.copy(), 0.0))
+    soles, _, speeds = _feet_state(rotations, joints, rest, fps, Floor(_CAMERA_UP.copy(), 0.0), config)
     slow = _slow_feet(speeds, config, fps)
     if slow.sum() < 2:
         slow[:] = True  # nothing ever rests: the lowest points are the best floor there is
@@ -432,7 +469,7 @@ def clean_feet(clip: MotionClip, rest_joints: np.ndarray | None = None, config: 
 
     # 3. Contacts on the drift-free motion.
     rotations, joints = _pose_clip(clip, rest)
-    soles, heights, speeds = _feet_state(rotations, joints, rest, fps, floor)
+    soles, heights, speeds = _feet_state(rotations, joints, rest, fps, floor, config)
     contacts = detect_contacts(heights, speeds, config)
     if not contacts.contact.any():
         return _finish(clip, contacts, floor, leveling, held_from)
@@ -454,9 +491,14 @@ def clean_feet(clip: MotionClip, rest_joints: np.ndarray | None = None, config: 
     clip = dataclasses.replace(clip, transl=transl.astype(np.float32))
 
     # 5. Each planted foot pinned flat on the floor at its contact position, blended in and out; none below it.
+    # Where a planted leg is too short for that (the estimate's hips too high in that frame) the root comes down.
     rotations, joints = _pose_clip(clip, rest)
     weight, targets = _lock_targets(sole_points(rotations, joints, rest).mean(axis=2), contacts.contact, floor,
                                     config.blend_frames)
+    ankle_targets = _ankle_targets(rotations, joints, rest, targets, weight, floor)[1]
+    drop = root_drop(joints, ankle_targets, weight, rest, floor.normal)
+    clip = dataclasses.replace(clip, transl=(clip.transl - drop[:, None] * floor.normal).astype(np.float32))
+    rotations, joints = _pose_clip(clip, rest)
     local = lock_feet(rotations, joints, clip.transl.astype(np.float64), rest, targets, weight, floor)
     clip = _rebuild(clip, local, clip.transl.astype(np.float64))
     return _finish(clip, contacts, floor, leveling, held_from)
@@ -547,7 +589,8 @@ class FootLocker:
         centres, lowest = soles.mean(axis=1), soles[..., 1].max(axis=1)  # camera y down: lowest = largest y
         self._centres = [*self._centres[-2:], centres]
         span = len(self._centres) - 1
-        speeds = np.linalg.norm(centres - self._centres[0], axis=1) * self.fps / max(span, 1)
+        speeds = foot_speed((centres - self._centres[0]) * self.fps / max(span, 1), centres,
+                            self.config.depth_speed_weight)
         if self._floor_y is None:
             self._floor_y = self._ground_y = float(lowest.max())
         near = (speeds < self.config.contact_speed_mps[1]) & (
