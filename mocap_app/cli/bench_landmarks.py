@@ -61,6 +61,9 @@ def bench_landmarks(
     frames: int = typer.Option(200, help="Frames to time (after 10 warm-up frames)."),
     size: str = typer.Option("640x480", help="WxH the frames are resized to."),
     refine_steps: int = typer.Option(1, help="Gauss–Newton steps after the IK."),
+    face_cost: bool = typer.Option(False, "--face-cost", help="Also run the estimator without the face "
+                                   "(model.face = off) on the same frames, alternating frame by frame, and "
+                                   "report what the face costs."),
     json_path: Path = typer.Option(None, "--json", help="Write the figures to this JSON file."),
 ) -> None:
     """Time the default estimator: MediaPipe holistic (model_complexity=1) + SMPL-X fit, one person.
@@ -68,25 +71,35 @@ def bench_landmarks(
     Examples:
       python main.py bench landmarks
       python main.py bench landmarks --source clip.mp4 --frames 300 --json landmarks.json
+      python main.py bench landmarks --source assets/samples/demo.mp4 --face-cost
     """
     width, height = (int(v) for v in size.lower().split("x"))
     images = _read_frames(source, frames + 10, width, height)
     estimator = LandmarkEstimator(refine_steps=refine_steps)
-    totals, holistic, fit, found = [], [], [], 0
+    faceless = LandmarkEstimator(refine_steps=refine_steps, face="off") if face_cost else None
+    totals, holistic, fit, found, faceless_totals = [], [], [], 0, []
     try:
         for index, image in enumerate(images):
             frame = Frame(image, index, time.perf_counter_ns())
             start = time.perf_counter()
             people = estimator.estimate(frame, [])
             elapsed = time.perf_counter() - start
+            if faceless is not None:  # the same frame right after: both sides see the machine alike
+                start = time.perf_counter()
+                faceless.estimate(frame, [])
+                faceless_elapsed = time.perf_counter() - start
             if index < 10:
                 continue
             found += bool(people)
             totals.append(1000.0 * elapsed)
             holistic.append(estimator.timing.holistic_ms)
             fit.append(estimator.timing.fit_ms)
+            if faceless is not None:
+                faceless_totals.append(1000.0 * faceless_elapsed)
     finally:
         estimator.close()
+        if faceless is not None:
+            faceless.close()
     total_ms = float(np.median(totals))
     figures = {
         "source": str(source), "width": width, "height": height, "frames": frames, "refine_steps": refine_steps,
@@ -100,6 +113,10 @@ def bench_landmarks(
         "synthetic_fit_ms_median": round(synthetic_fit_ms(300, refine_steps), 3),
         "target_fps": TARGET_FPS,
     }
+    if faceless_totals:
+        # Per frame, with the face minus without it on the same frame: the machine's drift cancels.
+        figures["faceless_total_ms_median"] = round(float(np.median(faceless_totals)), 3)
+        figures["face_cost_ms_median"] = round(float(np.median(np.subtract(totals, faceless_totals))), 3)
     table = Table(title=f"landmarks estimator: {frames} frames {width}x{height}, person found in {found}")
     for column in ("stage", "median ms", "p90 ms"):
         table.add_column(column, justify="right" if column != "stage" else "left")
@@ -107,6 +124,10 @@ def bench_landmarks(
     table.add_row("fit (SMPL-X)", f"{figures['fit_ms_median']:.3f}", f"{figures['fit_ms_p90']:.3f}")
     table.add_row("fit, synthetic landmarks with hands + face", f"{figures['synthetic_fit_ms_median']:.3f}", "")
     table.add_row("total per frame", f"{total_ms:.2f}", f"{float(np.percentile(totals, 90)):.2f}")
+    if faceless_totals:
+        table.add_row("total per frame, face off", f"{figures['faceless_total_ms_median']:.2f}",
+                      f"{float(np.percentile(faceless_totals, 90)):.2f}")
+        table.add_row("the face (per frame: on minus off)", f"{figures['face_cost_ms_median']:.2f}", "")
     console = Console()
     console.print(table)
     mark = "✔" if figures["total_fps"] >= TARGET_FPS else "✗"

@@ -3,6 +3,8 @@ reference per person; and the whole path (render → MediaPipe → reader) on a 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -131,3 +133,21 @@ def test_a_face_too_small_to_read_gives_no_expression_and_leaves_the_reference_a
     for _ in range(NEUTRAL_FRAMES):
         fresh.read(at_span(expressive, UNREADABLE_EYE_SPAN_PX - 1))
     assert not fresh.calibrated  # tiny faces never became anyone's neutral
+
+
+def test_photos_read_against_the_calibration_face():
+    """A single photo has no neutral of its own: scikit-image's astronaut (Eileen Collins, smiling) must read as
+    a smile with open eyes. Measured (Zen 4): smile L/R 1.00/1.00, blinks 0; Grace Hopper's slight smile
+    0.43/0.71; the cameraman's right eye, half shut behind his camera, eyeBlinkRight 0.49."""
+    import cv2
+
+    from mocap_app.estimators.landmarks.holistic import HolisticTracker
+
+    photo = Path(__file__).resolve().parents[1] / "data" / "real" / "astronaut.jpg"
+    rgb = np.ascontiguousarray(cv2.imread(str(photo))[:, :, ::-1])
+    with HolisticTracker(refine_face=True) as tracker:
+        observed = tracker.process(rgb)
+    assert observed is not None and observed.face_mesh is not None
+    weights = FaceShapeReader().read(observed.face_mesh).weights
+    assert weights[ARKIT_INDEX["mouthSmileLeft"]] >= 0.5 and weights[ARKIT_INDEX["mouthSmileRight"]] >= 0.5
+    assert weights[ARKIT_INDEX["eyeBlinkLeft"]] <= 0.3 and weights[ARKIT_INDEX["eyeBlinkRight"]] <= 0.3

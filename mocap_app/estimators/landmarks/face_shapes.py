@@ -7,7 +7,8 @@ tip, mouth width, chin drop, lip depth, iris offset) and compared with the perso
 weights (and gaze) are those whose measured responses (`FaceResponse`, from renders of the default avatar:
 `eval face --calibrate`) add up to that change. The neutral face is the median of the first `NEUTRAL_FRAMES`
 frames seen, then follows the face slowly while it looks neutral — people differ (eye size, brow height), and a
-fixed reference would read a person with narrow eyes as squinting for the whole take.
+fixed reference would read a person with narrow eyes as squinting for the whole take. Until then the calibration
+face's neutral makes up the rest of the reference, so a single photo reads against an average face.
 """
 
 from __future__ import annotations
@@ -152,13 +153,16 @@ class FaceResponse:
     """How the measures move: matrix (len(FEATURES), len(shapes) + 2), the change of every measure at each shape's
     full weight, then per radian of gaze yaw and pitch (both eyes together); pose_matrix (len(FEATURES), 5), their
     change with the head's pose (`head_pose_terms`) on an expression-free face — a turned face foreshortens the
-    measures, which would otherwise read as expressions. Written by `eval face --calibrate` from renders of the
-    default avatar (`pipeline.evaluation.face.calibrate`)."""
+    measures, which would otherwise read as expressions; neutral (len(FEATURES),) the calibration face's own
+    measures with the pose taken out: the reference for a face not yet seen long enough to have its own (a
+    photo). Written by `eval face --calibrate` from renders of the default avatar
+    (`pipeline.evaluation.face.calibrate`)."""
 
     shapes: tuple[str, ...]
     matrix: np.ndarray
     pose_matrix: np.ndarray
     noise: np.ndarray  # (len(FEATURES),) spread of each measure on the turned neutral face after the pose fit
+    neutral: np.ndarray
 
     @classmethod
     def load(cls, path: Path = RESPONSE_FILE) -> FaceResponse:
@@ -166,13 +170,14 @@ class FaceResponse:
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"{path} was calibrated for other measures; run `python main.py eval face --calibrate`")
         return cls(tuple(data["shapes"]), np.array(data["matrix"], np.float64), np.array(data["pose_matrix"]),
-                   np.array(data["noise"]))
+                   np.array(data["noise"]), np.array(data["neutral"]))
 
     def save(self, path: Path = RESPONSE_FILE) -> None:
         Path(path).write_text(json.dumps({"features": FEATURES, "shapes": self.shapes,
                                           "matrix": np.round(self.matrix, 5).tolist(),
                                           "pose_matrix": np.round(self.pose_matrix, 5).tolist(),
-                                          "noise": np.round(self.noise, 5).tolist()}, indent=1) + "\n")
+                                          "noise": np.round(self.noise, 5).tolist(),
+                                          "neutral": np.round(self.neutral, 5).tolist()}, indent=1) + "\n")
 
     def solve(self, change: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The shape weights ((len(shapes),) in [0, 1]) and gaze ((2,) yaw, pitch radians) whose responses add up
@@ -242,9 +247,12 @@ class FaceShapeReader:
         features = measures - self.response.pose_matrix @ pose  # the head's pose taken out
         if self._neutral is None:
             self._first.append(features)
-            reference = np.median(np.stack(self._first), axis=0)
+            seen = np.median(np.stack(self._first), axis=0)
             if len(self._first) == NEUTRAL_FRAMES:
-                self._neutral = reference
+                self._neutral = reference = seen
+            else:  # a photo, or a take's first frames: the calibration face stands in for what is not yet seen
+                share = len(self._first) / NEUTRAL_FRAMES
+                reference = share * seen + (1.0 - share) * self.response.neutral
         else:
             reference = self._neutral
         change = change_from(features, reference)

@@ -294,4 +294,6 @@ def calibrate(width: int = 640, height: int = 480) -> FaceResponse:
     gaze_changes = np.stack([change_from(m, neutral_measures)
                              for m, _ in corrected[1 + len(SCORED_SHAPES):1 + len(SCORED_SHAPES) + len(gazes)]])
     per_radian = np.linalg.lstsq(gazes, gaze_changes, rcond=None)[0].T  # (features, 2): yaw, pitch
-    return FaceResponse(SCORED_SHAPES, np.hstack([shape_changes, per_radian]), pose_matrix, noise)
+    # The reader takes the pose out as pose_matrix @ pose (absolute terms): its neutral the same way.
+    neutral = neutral_measures - pose_matrix @ neutral_pose
+    return FaceResponse(SCORED_SHAPES, np.hstack([shape_changes, per_radian]), pose_matrix, noise, neutral)
