@@ -19,7 +19,6 @@ import pytest
 from mocap_app.core.config import AppConfig
 from mocap_app.pipeline.batch import (
     MANIFEST_NAME,
-    PARTIAL_DIR,
     BatchEvent,
     BatchJob,
     BatchSettings,
@@ -39,8 +38,6 @@ CLIPS = 4
 FRAMES = 12
 OPTIONS = ProcessOptions(mesh="none")
 FORMATS = ["npz"]
-
-pytestmark = pytest.mark.slow
 
 
 def cut(path: Path, start: int, frames: int = FRAMES) -> Path:
@@ -116,22 +113,29 @@ def manifest_lines(out: Path) -> list[dict]:
 
 
 def killer(killed: list[str]):
-    """On the first input a worker starts: SIGKILL that worker's process, as if it crashed or its node went."""
+    """On the first good clip a worker starts (the corrupt one may be over before a signal lands): SIGKILL that
+    worker's process, as if it crashed or its node went."""
     def on_event(event: BatchEvent) -> None:
-        if event.kind == "started" and not killed:
+        if event.kind == "started" and event.input.name.startswith("take") and not killed:
             killed.append(event.input.name)
             os.kill(int(event.worker.rsplit(":", 1)[1]), signal.SIGKILL)
     return on_event
 
 
-def test_two_local_workers_give_the_serial_runs_frames_and_a_corrupt_clip_fails_alone(clips, serial, tmp_path):
-    _plan, report = batch([clips], tmp_path, BatchSettings(workers=2, worker_cpus=1))
+@pytest.mark.slow
+def test_two_local_workers_give_the_serial_runs_frames_with_a_corrupt_clip_and_a_killed_worker(clips, serial,
+                                                                                                tmp_path):
+    killed: list[str] = []
+    _, report = batch([clips], tmp_path, BatchSettings(workers=2, worker_cpus=1), on_event=killer(killed))
     assert report.workers == 2 and report.ran == CLIPS + 1
     status = {Path(e.input).name: e.status for e in report.entries}
     assert status == {"corrupt.mp4": "failed", **{p.name: "done" for p in good(clips)}}
     (failed,) = report.failed
     assert failed.error.kind == "CaptureError" and "cannot be decoded" in failed.error.message
+    attempts = {Path(e.input).name: e.attempts for e in report.entries}
+    assert attempts[killed[0]] == 2 and sum(attempts.values()) == CLIPS + 2  # the killed input, retried once
     assert_same_frames(tmp_path, serial, [p.stem for p in good(clips)])
+    # nothing else in OUT/: no journal, no temporary file of the killed worker
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([MANIFEST_NAME, *(f"{p.stem}.npz" for p in
                                                                                   good(clips))])
     lines = manifest_lines(tmp_path)  # one line per input, all that the issue asks for
@@ -141,35 +145,27 @@ def test_two_local_workers_give_the_serial_runs_frames_and_a_corrupt_clip_fails_
     assert {line["frames"] for line in lines if line["status"] == "done"} == {FRAMES}
 
 
+@pytest.mark.slow
 def test_resume_skips_done_inputs_retries_failed_ones_on_request_and_redoes_a_changed_input(clips, tmp_path):
-    inputs = good(clips)[:2]
-    batch(inputs, tmp_path, BatchSettings(workers=1))
-    first = {e["input"]: e["finished"] for e in manifest_lines(tmp_path)}
-    plan, report = batch(inputs, tmp_path, BatchSettings(workers=1))
-    assert plan.jobs == [] and report.ran == 0 and report.skipped == set(first)
+    take, corrupt = good(clips)[0], clips / "corrupt.mp4"
+    batch([take, corrupt], tmp_path, BatchSettings(workers=1))
+    plan, report = batch([take, corrupt], tmp_path, BatchSettings(workers=1))
+    assert plan.jobs == [] and report.ran == 0 and report.skipped == {str(take), str(corrupt)}
+    assert [e.status for e in report.failed] == ["failed"]  # the earlier failure still counts
     # another option: everything again
-    assert len(plan_batch(inputs, [tmp_path], ["npz", "bvh"], OPTIONS, AppConfig()).jobs) == 2
-    # a failure is remembered, and redone only with --retry-failed
-    corrupt = clips / "corrupt.mp4"
-    batch([corrupt], tmp_path, BatchSettings(workers=1))
-    assert plan_batch([corrupt], [tmp_path], FORMATS, OPTIONS, AppConfig()).jobs == []
-    assert len(plan_batch([corrupt], [tmp_path], FORMATS, OPTIONS, AppConfig(), retry_failed=True).jobs) == 1
+    assert len(plan_batch([take, corrupt], [tmp_path], ["npz", "bvh"], OPTIONS, AppConfig()).jobs) == 2
+    # a failure is redone only with --retry-failed
+    retry = plan_batch([take, corrupt], [tmp_path], FORMATS, OPTIONS, AppConfig(), retry_failed=True)
+    assert [j.input for j in retry.jobs] == [corrupt]
     # a changed input (new mtime) or a deleted output: that input again
-    os.utime(inputs[0], ns=(time.time_ns(), time.time_ns()))
-    (tmp_path / f"{inputs[1].stem}.npz").unlink()
-    assert {j.input for j in plan_batch(inputs, [tmp_path], FORMATS, OPTIONS, AppConfig()).jobs} == set(inputs)
+    os.utime(take, ns=(time.time_ns(), time.time_ns()))
+    assert [j.input for j in plan_batch([take], [tmp_path], FORMATS, OPTIONS, AppConfig()).jobs] == [take]
+    batch([take], tmp_path, BatchSettings(workers=1))
+    (tmp_path / f"{take.stem}.npz").unlink()
+    assert [j.input for j in plan_batch([take], [tmp_path], FORMATS, OPTIONS, AppConfig()).jobs] == [take]
 
 
-def test_a_local_worker_killed_on_its_first_input_is_replaced_and_the_input_retried(clips, serial, tmp_path):
-    killed: list[str] = []
-    _, report = batch(good(clips), tmp_path, BatchSettings(workers=2, worker_cpus=1), on_event=killer(killed))
-    assert all(e.status == "done" for e in report.entries), report.failed
-    attempts = {Path(e.input).name: e.attempts for e in report.entries}
-    assert attempts[killed[0]] == 2 and sum(attempts.values()) == CLIPS + 1
-    assert_same_frames(tmp_path, serial, [p.stem for p in good(clips)])
-    assert not (tmp_path / PARTIAL_DIR).exists() and not list(tmp_path.glob(".*.tmp"))
-
-
+@pytest.mark.slow
 def test_a_ray_cluster_gives_the_serial_runs_frames_even_when_a_worker_is_killed(clips, serial, ray_cluster,
                                                                                   tmp_path):
     killed: list[str] = []
@@ -182,6 +178,7 @@ def test_a_ray_cluster_gives_the_serial_runs_frames_even_when_a_worker_is_killed
     assert ray_cluster.is_initialized()  # the test's session is left as it was
 
 
+@pytest.mark.slow
 def test_a_worker_that_does_not_see_out_returns_the_outputs_the_driver_writes(clips, serial, tmp_path):
     clip = good(clips)[0]
     out = tmp_path / "out"
@@ -200,6 +197,7 @@ def test_a_worker_that_does_not_see_out_returns_the_outputs_the_driver_writes(cl
     assert manifest_lines(out)[0]["outputs"] == [str(out / f"{clip.stem}.npz")]
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_batch_leaving_finished_files_and_the_manifest_consistent(clips, tmp_path):
     args = ["process", *map(str, good(clips)), "-o", str(tmp_path), "-f", "npz", "--mesh", "none", "--workers", "1"]
     child = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *args], stdout=subprocess.DEVNULL,
@@ -217,7 +215,40 @@ def test_ctrl_c_stops_the_batch_leaving_finished_files_and_the_manifest_consiste
     assert 1 <= len(done) < CLIPS and all(e["status"] == "done" for e in done)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([MANIFEST_NAME, *(Path(e["outputs"][0]).name
                                                                                   for e in done)])
-    result = run_main(*args)  # the same command finishes the rest only
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert f"{len(done)} of {CLIPS} inputs were done by an earlier run" in result.stderr
-    assert len(manifest_lines(tmp_path)) == CLIPS
+    rest = plan_batch(good(clips), [tmp_path], FORMATS, OPTIONS, AppConfig())  # what the same command does again
+    assert sorted(str(j.input) for j in rest.jobs) == sorted(set(map(str, good(clips))) - {e["input"] for e in done})
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--workers", "0"], "--workers must be a number of at least 1 or 'auto'"),
+    (["--worker-cpus", "1"], "--worker-cpus and --worker-gpus size batch workers"),
+    (["--workers", "2", "--overlay", "{tmp}/o.mp4"], "--overlay writes one video"),
+    (["--workers", "2", "--stream", "vmc://127.0.0.1:39539"], "--stream sends one take live"),
+])
+def test_batch_options_that_cannot_work_fail_before_any_work(clips, tmp_path, capsys, args, message):
+    from mocap_app.cli.app import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["process", str(good(clips)[0]), "-o", str(tmp_path), *(a.format(tmp=tmp_path) for a in args)])
+    assert exit_info.value.code == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("error: ") and message in lines[0] and lines[1].startswith("hint: "), lines
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_batch_needs_an_output_folder(clips, tmp_path):
+    from mocap_app.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="writes into one existing folder"):
+        plan_batch(good(clips)[:1], [tmp_path / "take.fbx"], FORMATS, OPTIONS, AppConfig())
+
+
+def test_without_ray_the_cluster_option_names_the_requirements_file(clips, tmp_path, monkeypatch):
+    from mocap_app.core.errors import DependencyError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    plan = plan_batch(good(clips)[:1], [tmp_path], FORMATS, OPTIONS, AppConfig())
+    with pytest.raises(DependencyError) as error:
+        run_batch(plan, OPTIONS, AppConfig(), BatchSettings(cluster="auto"))
+    assert "requirements-cluster.txt" in error.value.hint
+    assert not list(tmp_path.iterdir())  # nothing left behind
