@@ -246,6 +246,9 @@ def evaluate(people: Sequence[tuple[str, tuple[float, float, float]]] = PEOPLE, 
 
 CALIBRATION_GAZES_DEG = ((15.0, 0.0), (-15.0, 0.0), (7.5, 0.0), (-7.5, 0.0), (0.0, 10.0), (0.0, -10.0),
                          (0.0, 5.0), (0.0, -5.0), (10.0, 8.0), (-10.0, -8.0))  # (yaw, pitch)
+# The gaze's response is measured with the head turned too (MediaPipe's iris reads differently on a turned
+# face), at poses between the evaluation's.
+CALIBRATION_GAZE_HEADS_DEG = ((0.0, 0.0), (15.0, 0.0), (-15.0, 0.0), (0.0, 7.5), (0.0, -7.5))
 NOISE_FLOOR = 0.003  # head-frame units: no measure is trusted to better than this
 CALIBRATION_TURNS_DEG = [(float(yaw), float(pitch)) for yaw in np.linspace(-30.0, 30.0, 7)
                          for pitch in (-15.0, -7.5, 0.0, 7.5, 15.0)]
@@ -253,7 +256,7 @@ CALIBRATION_TURNS_DEG = [(float(yaw), float(pitch)) for yaw in np.linspace(-30.0
 
 def calibrate(width: int = 640, height: int = 480) -> FaceResponse:
     """The reader's `FaceResponse`, on the plain avatar: how its measures move from the neutral face at each
-    scored shape's full weight and per radian of gaze (facing the camera), and with the head's pose (an
+    scored shape's full weight and per radian of gaze (at a few head poses), and with the head's pose (an
     expression-free face turned over `CALIBRATION_TURNS_DEG`: a least-squares fit on `head_pose_terms`)."""
     from mocap_app.body.avatar import AnnyAvatar
     from mocap_app.render.offscreen import MeshRenderer
@@ -264,7 +267,8 @@ def calibrate(width: int = 640, height: int = 480) -> FaceResponse:
     still, blank = np.zeros((2, 2)), np.zeros(NUM_ARKIT_SHAPES)
     shots = [FaceShot(blank, still, (0.0, 0.0), "neutral")]
     shots += [FaceShot(_weights({name: 1.0}), still, (0.0, 0.0), "shape") for name in SCORED_SHAPES]
-    shots += [FaceShot(blank, np.radians([gaze, gaze]), (0.0, 0.0), "gaze") for gaze in CALIBRATION_GAZES_DEG]
+    shots += [FaceShot(blank, np.radians([gaze, gaze]), head, "gaze")
+              for head in CALIBRATION_GAZE_HEADS_DEG for gaze in CALIBRATION_GAZES_DEG]
     shots += [FaceShot(blank, still, turn, "turn") for turn in CALIBRATION_TURNS_DEG]
     renderer = MeshRenderer(width, height)
     try:
@@ -290,7 +294,7 @@ def calibrate(width: int = 640, height: int = 480) -> FaceResponse:
                        NOISE_FLOOR)
     shape_changes = np.stack([change_from(m, neutral_measures) for m, _ in corrected[1:1 + len(SCORED_SHAPES)]],
                              axis=1)
-    gazes = np.radians(CALIBRATION_GAZES_DEG)
+    gazes = np.radians(np.tile(CALIBRATION_GAZES_DEG, (len(CALIBRATION_GAZE_HEADS_DEG), 1)))
     gaze_changes = np.stack([change_from(m, neutral_measures)
                              for m, _ in corrected[1 + len(SCORED_SHAPES):1 + len(SCORED_SHAPES) + len(gazes)]])
     per_radian = np.linalg.lstsq(gazes, gaze_changes, rcond=None)[0].T  # (features, 2): yaw, pitch
