@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from mocap_app.body.face_landmarks import FIRST_IBUG, MEDIAPIPE_IBUG, FaceLandmarkModel, smplx_face_model
+from mocap_app.body.face_landmarks import FIRST_IBUG, MEDIAPIPE_IBUG, FaceLandmarkModel
 from mocap_app.core.frames import CameraIntrinsics
 from mocap_app.core.params import SmplxParams
 from mocap_app.core.rotations import axis_angle_to_matrix
@@ -158,10 +158,6 @@ def test_the_estimator_fills_the_expression_only_with_the_users_smplx_model(face
     assert not read["none"].expression.any() and not read["off"].expression.any()
 
 
-def test_no_smplx_files_no_face_model(tmp_path):
-    assert smplx_face_model(tmp_path) is None
-
-
 @pytest.fixture(scope="module")
 def rendered_fits(face_model):
     """The default avatar (kept out of the drift's calibration) rendered and read by MediaPipe as in the app."""
@@ -204,3 +200,16 @@ def test_rendered_head_turns_read_as_little_expression_and_an_open_mouth_as_the_
         assert np.abs(fit.expression).max() < 1.0 and fit.jaw < 0.08
     assert jaw_open.jaw > 0.15 and jaw_open_turned.jaw > 0.15
     assert smile.jaw < 0.08 and np.abs(smile.expression).max() > 0.5  # a smile is an expression, not a jaw
+
+
+def test_the_pipeline_gives_the_default_estimators_the_users_face_model(smplx_body_models, tmp_path):
+    from mocap_app.core.config import load_config
+    from mocap_app.pipeline.process import ProcessOptions, build_estimators, close_all
+
+    for overrides, fitted in (([f"paths.body_models={smplx_body_models}"], True),
+                              ([f"paths.body_models={tmp_path}"], False),  # no SMPL-X files
+                              ([f"paths.body_models={smplx_body_models}", "model.face=off"], False)):
+        config = load_config(None, ["model.estimator=default", *overrides])
+        estimators = build_estimators(ProcessOptions.from_settings(config), config)
+        assert estimators and all((e.face_model is not None) == fitted for e in estimators), overrides
+        close_all(estimators)
