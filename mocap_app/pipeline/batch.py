@@ -201,7 +201,7 @@ class BatchReport:
     entries: list[ManifestEntry]  # every input of the command, in the order given
     ran: int  # processed by this run (the rest were skipped)
     workers: int
-    where: str  # "this machine" or the Ray cluster's address
+    where: str  # "this machine" or "Ray " + the cluster's address
     wall_s: float
     skipped: set[str]  # inputs left as an earlier run finished them
 
@@ -743,7 +743,8 @@ def run_batch(plan: BatchPlan, options: ProcessOptions, config: AppConfig, setti
                              f"Their files and {manifest.path} are complete; the same command again processes "
                              "the rest.")
     entries = [manifest.entries[str(p)] for p in plan.inputs if str(p) in manifest.entries]
-    return BatchReport(entries, run.ran, workers, settings.cluster or "this machine", time.monotonic() - start,
+    where = "this machine" if settings.cluster is None else f"Ray {settings.cluster}"
+    return BatchReport(entries, run.ran, workers, where, time.monotonic() - start,
                        {e.input for e in plan.earlier})
 
 

@@ -170,7 +170,7 @@ def test_a_ray_cluster_gives_the_serial_runs_frames_even_when_a_worker_is_killed
                                                                                   tmp_path):
     killed: list[str] = []
     _, report = batch([clips], tmp_path, BatchSettings(cluster="auto", worker_cpus=1), on_event=killer(killed))
-    assert report.workers == 2 and report.where == "auto"  # the cluster's 2 CPUs, 1 per worker
+    assert report.workers == 2 and report.where == "Ray auto"  # the cluster's 2 CPUs, 1 per worker
     status = {Path(e.input).name: e.status for e in report.entries}
     assert status == {"corrupt.mp4": "failed", **{p.name: "done" for p in good(clips)}}
     assert {Path(e.input).name: e.attempts for e in report.entries}[killed[0]] == 2
