@@ -108,9 +108,11 @@ class IouTracker:
         self._next_id = 0
 
     def reset(self) -> None:
-        """Forget every track (a new video); ids keep counting up, so none is given to a second person."""
+        """Forget every track (a new video): ids start again at 0, so a video's files and track ids do not
+        depend on the videos processed before it (a batch worker and a serial run name people alike)."""
         self._tracks = []
         self._last_frame = None
+        self._next_id = 0
 
     @property
     def tracks(self) -> tuple[Track, ...]:

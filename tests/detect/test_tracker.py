@@ -99,15 +99,15 @@ def test_moving_person_hidden_is_found_where_its_velocity_takes_it() -> None:
     assert back[0].track_id == old[0].track_id
 
 
-def test_ids_are_never_reused() -> None:
+def test_ids_are_never_reused_within_a_video_and_start_again_in_the_next() -> None:
     tracker = IouTracker(TrackerConfig(max_missed_frames=2))
     seen = []
     for t in range(0, 60, 6):  # a new person every 6 frames, each time elsewhere
         tracked = tracker.update([person(100 + 40 * (t // 6), 240, 200)], t)
         seen.append(tracked[0].track_id)
-    tracker.reset()
-    seen.append(tracker.update([person(100, 240, 200)], 0)[0].track_id)
-    assert len(set(seen)) == len(seen)
+    assert len(set(seen)) == len(seen) == 10
+    tracker.reset()  # the next video: its people are named as if it were the first
+    assert tracker.update([person(100, 240, 200)], 0)[0].track_id == seen[0] == 0
 
 
 def test_min_hits_hides_one_frame_false_detections() -> None:
