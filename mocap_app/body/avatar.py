@@ -168,6 +168,16 @@ class _Built:
                 "expect: another anny version?", f"Install the tested version: pip install anny=={ANNY_VERSION}")
         self.bone_joint = np.array([mapped[bone] for bone in labels])
         self.facial_action_labels: tuple[str, ...] = tuple(model.facial_action_labels)
+        # Linear blend skinning as one sparse (V, bones) matmul (scipy: single-threaded, GIL released, 0.7 ms a
+        # pose): anny's own (warp) builds its kernel in Python on every call and holds the GIL ~1 ms a pose, and a
+        # dense torch matmul's worker threads spin on the cores the live estimator needs.
+        import scipy.sparse
+
+        indices = model.vertex_bone_indices.numpy().astype(np.int64)
+        self.skin_weights = scipy.sparse.csr_matrix(
+            (model.vertex_bone_weights.numpy().astype(np.float32).ravel(),
+             (np.repeat(np.arange(len(indices)), indices.shape[1]), indices.ravel())),
+            shape=(len(indices), len(labels)))
 
         with torch.inference_mode():
             # One batch: the neutral body, then each facial action alone at full weight.
@@ -391,17 +401,18 @@ class AnnyAvatar:
         items = [params] if isinstance(params, SmplxParams) else list(params)
         if not items:
             raise ValueError("forward needs at least one SmplxParams")
-        torch = built.torch
         transforms, joints = self.bone_transforms(items)
         weights = (self.facial_actions(np.stack([p.jaw_pose for p in items]), np.stack([p.expression for p in items]),
                                        np.stack([p.face_weights for p in items]))
                    if facial_actions is None else np.asarray(facial_actions, np.float64).reshape(len(items), -1))
         active = np.flatnonzero(weights.any(0))  # most frames move only the jaw shapes, if any
         rest = built.rest_vertices + np.einsum("nk,kvc->nvc", weights[:, active], built.facial_directions[active])
-        with torch.inference_mode():
-            vertices = built.model.get_skinned_vertices(
-                torch.from_numpy(rest.astype(np.float32)), torch.from_numpy(transforms.astype(np.float32)))
-        return AvatarOutput(vertices=vertices.numpy(), joints=joints.astype(np.float32),
+        count, bones = len(items), len(built.bone_joint)
+        rows = transforms[:, :, :3, :].astype(np.float32).transpose(1, 0, 2, 3).reshape(bones, count * 12)
+        blended = np.asarray(built.skin_weights @ rows).reshape(-1, count, 3, 4).transpose(1, 0, 2, 3)  # (N, V, 3, 4)
+        rest = rest.astype(np.float32)
+        vertices = (blended[..., :3] * rest[:, :, None, :]).sum(-1) + blended[..., 3]
+        return AvatarOutput(vertices=vertices, joints=joints.astype(np.float32),
                             facial_actions=weights.astype(np.float32))
 
     def meshes(self, params: SmplxParams | Sequence[SmplxParams]) -> list[BodyMesh]:

@@ -22,10 +22,12 @@ def _resized(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(pixels, size, interpolation=cv2.INTER_LINEAR)
 
 
-def _premultiplied_bgra(rgba: np.ndarray) -> np.ndarray:
-    """(H, W, 4) uint8 straight RGBA -> premultiplied BGRA: QImage's ARGB32_Premultiplied bytes, which also
-    resize without dark fringes (straight alpha would blend the colour of empty pixels into the edges)."""
-    return cv2.cvtColor(cv2.cvtColor(rgba, cv2.COLOR_RGBA2mRGBA), cv2.COLOR_RGBA2BGRA)
+def _premultiplied(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, 4) uint8 straight RGBA -> (H, W, 3) premultiplied BGR and (H, W, 3) 255 - alpha: what a frame is
+    blended with (premultiplied colour also resizes without dark fringes)."""
+    premultiplied = cv2.cvtColor(rgba, cv2.COLOR_RGBA2mRGBA)
+    return (cv2.cvtColor(premultiplied, cv2.COLOR_RGBA2BGR),
+            cv2.cvtColor(cv2.bitwise_not(premultiplied[:, :, 3]), cv2.COLOR_GRAY2BGR))
 
 
 class ImageView(QWidget):
@@ -34,9 +36,11 @@ class ImageView(QWidget):
     timestamp, that of the frame the layer was drawn for (None: no layer) and the moment it was painted
     (perf_counter_ns).
 
-    Images are scaled to the view's size when they arrive, by OpenCV (SIMD; ~0.5 ms for 640x480), and painted
-    unscaled: QPainter's smooth scaling of every video frame cost more CPU than the rest of the window, CPU the
-    estimator needs. After a resize, the view scales what it has until the next image comes."""
+    Images are scaled to the view's size and blended with the layer when they arrive, by OpenCV, into the
+    screen's own pixel format (32-bit xRGB), and painted as one plain copy. QPainter converts and blends while
+    holding Python's GIL (a 640x480 RGB frame and its layer: the window thread held the GIL 14 % of the time,
+    time the estimator's Python waited for); OpenCV releases it and uses SIMD (~1 ms a frame). After a resize,
+    the view scales what it has until the next image comes."""
 
     painted = Signal(object, object, object)  # Python ints: nanosecond stamps overflow Qt's int
     clicked = Signal(float, float)  # a left click, in image pixels
@@ -44,11 +48,11 @@ class ImageView(QWidget):
     def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._source: np.ndarray | None = None  # (H, W, 3) uint8 RGB as given (frames are never written to)
-        self._shown: QImage | None = None  # the image at its size on screen
-        self._shown_pixels: np.ndarray | None = None  # what `_shown` wraps
+        self._frame_bgr: np.ndarray | None = None  # the image at its size on screen
+        self._shown: QImage | None = None  # the image with the layer over it, as painted
+        self._shown_pixels: np.ndarray | None = None  # (h, w, 4) BGRx bytes `_shown` wraps
         self._layer_source: np.ndarray | None = None  # (H, W, 4) straight RGBA
-        self._layer: QImage | None = None
-        self._layer_pixels: np.ndarray | None = None
+        self._layer: tuple[np.ndarray, np.ndarray] | None = None  # premultiplied BGR, 255 - alpha; shown size
         self._layer_stamp: int | None = None
         self._stamp: int | None = None
         self._placeholder = placeholder
@@ -57,29 +61,37 @@ class ImageView(QWidget):
 
     def set_image(self, rgb: np.ndarray, timestamp_ns: int | None = None) -> None:
         self._source, self._stamp = rgb, timestamp_ns
-        self._shown_pixels = np.ascontiguousarray(_resized(rgb, self._shown_size()))
-        height, width = self._shown_pixels.shape[:2]
-        self._shown = QImage(self._shown_pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
-        if self._layer_source is not None and self._layer is not None and self._layer.size() != self._shown.size():
+        self._frame_bgr = cv2.cvtColor(_resized(rgb, self._shown_size()), cv2.COLOR_RGB2BGR)
+        if self._layer is not None and self._layer[0].shape != self._frame_bgr.shape:
             self._fit_layer()
-        self.update()
+        self._compose()
 
     def set_layer(self, rgba: np.ndarray | None, timestamp_ns: int | None = None) -> None:
         """The people's layer ((H, W, 4) RGBA of the image's size), or None to show the image alone."""
         self._layer_source = rgba
         self._layer_stamp = timestamp_ns if rgba is not None else None
         self._fit_layer()
+        if self._frame_bgr is not None:
+            self._compose()
 
     def _fit_layer(self) -> None:
         if self._layer_source is None or self._source is None \
                 or self._layer_source.shape[:2] != self._source.shape[:2]:
-            self._layer = self._layer_pixels = None
+            self._layer = None
             return
-        self._layer_pixels = np.ascontiguousarray(_resized(_premultiplied_bgra(self._layer_source),
-                                                           self._shown_size()))
-        height, width = self._layer_pixels.shape[:2]
-        self._layer = QImage(self._layer_pixels.data, width, height, 4 * width,
-                             QImage.Format.Format_ARGB32_Premultiplied)
+        colour, clear = _premultiplied(self._layer_source)
+        size = self._shown_size()
+        self._layer = _resized(colour, size), _resized(clear, size)
+
+    def _compose(self) -> None:
+        frame = self._frame_bgr
+        if self._layer is not None:  # premultiplied "over": layer + frame * (255 - alpha) / 255
+            colour, clear = self._layer
+            frame = cv2.add(cv2.multiply(frame, clear, scale=1.0 / 255.0), colour)
+        self._shown_pixels = cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)
+        height, width = self._shown_pixels.shape[:2]
+        self._shown = QImage(self._shown_pixels.data, width, height, 4 * width, QImage.Format.Format_RGB32)
+        self.update()
 
     def _shown_size(self) -> tuple[int, int]:
         target = self.target_rect()
@@ -100,25 +112,34 @@ class ImageView(QWidget):
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         try:
-            painter.fillRect(self.rect(), QColor(28, 28, 30))
             if self._shown is None:
+                painter.fillRect(self.rect(), QColor(28, 28, 30))
                 painter.setPen(QColor(180, 180, 180))
                 painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
                 return
             target = self.target_rect()
-            for image in (self._shown, self._layer):
-                if image is None:
-                    continue
-                if (image.width(), image.height()) == self._shown_size():  # a plain copy: no transform
-                    painter.drawImage(QPoint(round(target.x()), round(target.y())), image)
-                else:  # the view was resized: scale until the next image
-                    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-                    painter.drawImage(target, image)
+            self._fill_margins(painter, target)
+            if (self._shown.width(), self._shown.height()) == self._shown_size():  # a plain copy: no transform
+                painter.drawImage(QPoint(round(target.x()), round(target.y())), self._shown)
+            else:  # the view was resized: scale until the next image
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                painter.drawImage(target, self._shown)
         finally:
             painter.end()
         if self._stamp is not None:
             stamp, self._stamp = self._stamp, None
             self.painted.emit(stamp, self._layer_stamp, time.perf_counter_ns())
+
+    def _fill_margins(self, painter: QPainter, target: QRectF) -> None:
+        """The view's background beside the image only: under it every pixel is painted anyway."""
+        background = QColor(28, 28, 30)
+        full = QRectF(self.rect())
+        for margin in (QRectF(full.left(), full.top(), full.width(), target.top() - full.top()),
+                       QRectF(full.left(), target.bottom(), full.width(), full.bottom() - target.bottom()),
+                       QRectF(full.left(), target.top(), target.left() - full.left(), target.height()),
+                       QRectF(target.right(), target.top(), full.right() - target.right(), target.height())):
+            if margin.width() > 0 and margin.height() > 0:
+                painter.fillRect(margin, background)
 
 
 class OrbitImageView(ImageView):
