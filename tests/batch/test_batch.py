@@ -31,6 +31,7 @@ from mocap_app.pipeline.batch import (
     run_batch,
 )
 from mocap_app.pipeline.process import ProcessOptions, expand_inputs
+from tests.signals import sigint_as_at_a_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assets" / "samples" / "demo.mp4"
@@ -200,7 +201,8 @@ def test_a_worker_that_does_not_see_out_returns_the_outputs_the_driver_writes(cl
 def test_ctrl_c_stops_the_batch_leaving_finished_files_and_the_manifest_consistent(clips, tmp_path):
     args = ["process", *map(str, good(clips)), "-o", str(tmp_path), "-f", "npz", "--mesh", "none", "--workers", "1"]
     child = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *args], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, COLUMNS="200"), cwd=ROOT)
+                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, COLUMNS="200"), cwd=ROOT,
+                             preexec_fn=sigint_as_at_a_terminal)
     manifest = tmp_path / MANIFEST_NAME
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (manifest.is_file() and manifest.read_text().count("\n") >= 1):

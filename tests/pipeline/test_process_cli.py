@@ -19,6 +19,7 @@ from mocap_app.capture import VideoFileSource
 from mocap_app.core import MotionClip
 from mocap_app.export.npz import load_exported_npz
 from mocap_app.pipeline.journal import RECORD_DTYPE, read_journal
+from tests.signals import sigint_as_at_a_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assets" / "samples" / "demo.mp4"
@@ -228,7 +229,7 @@ def test_ctrl_c_or_sigterm_exit_within_two_seconds_keeping_the_journal(tmp_path:
     child = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "process", str(SAMPLE),
                               "-o", str(tmp_path / "take.fbx"), "--overlay", str(tmp_path / "overlay.mp4")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                             env=dict(os.environ, COLUMNS="200"), cwd=ROOT)
+                             env=dict(os.environ, COLUMNS="200"), cwd=ROOT, preexec_fn=sigint_as_at_a_terminal)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and child.poll() is None:
         journals = list(tmp_path.glob("*.mocapjournal"))
