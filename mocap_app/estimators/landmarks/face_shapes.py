@@ -61,6 +61,10 @@ def change_from(features: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     return change
 
 NEUTRAL_FRAMES = 30  # the first frames with a face: the person's neutral reference (their median)
+# Until then the calibration face stands in for what is not yet seen of this one, fading out over these frames: a
+# photo is read against it, a video soon against itself (a face unlike the calibration face, eyes narrower, read
+# as half blinking for the first dozen frames of the sample clip when it faded out over all 30).
+STAND_IN_FRAMES = 5
 NEUTRAL_FOLLOW = 0.01  # then, per neutral-looking frame, the reference moves this share towards it
 NEUTRAL_LOOKING = 0.15  # no shape above this weight: a frame that may update the reference
 # Outer-eye-corner distance (pixels) under which the mesh is too coarse to read (a 19 px face in the sample clip
@@ -281,7 +285,7 @@ class FaceShapeReader:
             if len(self._first) == NEUTRAL_FRAMES:
                 self._neutral = reference = seen
             else:  # a photo, or a take's first frames: the calibration face stands in for what is not yet seen
-                share = len(self._first) / NEUTRAL_FRAMES
+                share = min(1.0, (len(self._first) - 1) / (STAND_IN_FRAMES - 1))
                 reference = share * seen + (1.0 - share) * self.response.neutral
         else:
             reference = self._neutral
