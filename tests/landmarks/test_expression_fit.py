@@ -14,7 +14,8 @@ from mocap_app.core.frames import CameraIntrinsics
 from mocap_app.core.params import SmplxParams
 from mocap_app.core.rotations import axis_angle_to_matrix
 from mocap_app.estimators.landmarks import LandmarkEstimator
-from mocap_app.estimators.landmarks.expression import NEUTRAL_FRAMES, ExpressionFitter, PoseDrift
+from mocap_app.estimators.landmarks.expression import ExpressionFitter, PoseDrift
+from mocap_app.estimators.landmarks.face_shapes import NEUTRAL_FRAMES
 from mocap_app.estimators.landmarks.synthetic import synthesize_landmarks
 
 from .conftest import random_pose

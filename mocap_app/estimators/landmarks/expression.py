@@ -4,8 +4,8 @@ landmark embedding (`body.face_landmarks`), for when the user's SMPL-X model is 
 Each frame the 51 iBUG points of the mesh are moved, turned and scaled onto SMPL-X's face (a similarity: the
 head's pose and the face's size taken out), corrected for how MediaPipe's points drift as the head turns
 (`PoseDrift`, measured on renders like `face_shapes`' pose terms) and compared with the person's own neutral
-face, taken like `face_shapes`' reference (median of the first `NEUTRAL_FRAMES` frames, then followed slowly
-while the face looks neutral): people's faces differ from SMPL-X's mean face, their expressions are changes from
+face, taken as `face_shapes`' is (`NeutralReference`: median of the first frames, then followed slowly while
+the face looks neutral): people's faces differ from SMPL-X's mean face, their expressions are changes from
 their own. The change is explained by SMPL-X's landmarks (`FaceLandmarkModel`, smplx's skinning of expression
 and jaw) plus a small similarity (the alignment saw the expression too): ridge least squares, then the points
 aligned again onto the neutral moved by the fit and solved again, the jaw's angle relinearised (Gauss-Newton;
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import json
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np
 from mocap_app.body.face_landmarks import MEDIAPIPE_IBUG, NUM_FACE_LANDMARKS, FaceLandmarkModel
 from mocap_app.core.params import NUM_EXPRESSION
 
-from .face_shapes import NEUTRAL_FOLLOW, NEUTRAL_FRAMES, head_pose_terms
+from .face_shapes import NeutralReference, head_pose_terms
 from .rotations import kabsch, skew
 
 # MediaPipe's landmark scatter: a pixel, and no less than a millimetre on SMPL-X's face (a pixel where the eye
@@ -97,8 +96,7 @@ class ExpressionFitter:
     def __init__(self, model: FaceLandmarkModel, drift: PoseDrift | None = None) -> None:
         self.model = model
         self._drift = (drift or shipped_drift()).matrix * face_size(model.rest)  # metres on SMPL-X's face
-        self._first: deque[np.ndarray] = deque(maxlen=NEUTRAL_FRAMES)
-        self._neutral: np.ndarray | None = None
+        self._neutral = NeutralReference()
         self._jaw = 0.0
         # Similarity columns (translation, small rotation ω × p, scale) about SMPL-X's face: the person's
         # neutral differs from it by millimetres, a second-order change to these.
@@ -113,21 +111,16 @@ class ExpressionFitter:
     def fit(self, mesh: np.ndarray) -> ExpressionFit:
         """The expression and jaw of a face mesh ((468 or 478, 3) pixels, MediaPipe's z scaled like x)."""
         points = np.asarray(mesh, np.float64)[MEDIAPIPE_IBUG]
-        aligned, scale, rotation = similarity_onto(points, self.model.rest if self._neutral is None
-                                                   else self._neutral)
+        neutral = self._neutral.value
+        aligned, scale, rotation = similarity_onto(points, self.model.rest if neutral is None else neutral)
         drift = self._drift @ head_pose_terms(IMAGE_TO_HEAD @ rotation)
-        if self._neutral is None:
-            self._first.append(aligned - drift)
-            reference = np.median(np.stack(self._first), axis=0)
-            if len(self._first) == NEUTRAL_FRAMES:
-                self._neutral = reference
-        else:
-            reference = self._neutral
-        expression, jaw = self._solve(points, aligned - drift, reference, drift, max(NOISE_M, NOISE_PX * scale))
+        corrected = aligned - drift
+        expression, jaw = self._solve(points, corrected, self._neutral.against(corrected), drift,
+                                      max(NOISE_M, NOISE_PX * scale))
         self._jaw = jaw
-        if self._neutral is not None and np.abs(expression).max() < NEUTRAL_LOOKING and jaw < NEUTRAL_JAW:
-            self._neutral = self._neutral + NEUTRAL_FOLLOW * (aligned - drift - self._neutral)
-        return ExpressionFit(expression.astype(np.float32), jaw, self._neutral is not None)
+        if np.abs(expression).max() < NEUTRAL_LOOKING and jaw < NEUTRAL_JAW:
+            self._neutral.follow(corrected)
+        return ExpressionFit(expression.astype(np.float32), jaw, self._neutral.value is not None)
 
     def _solve(self, points: np.ndarray, corrected: np.ndarray, reference: np.ndarray, drift: np.ndarray,
                noise: float) -> tuple[np.ndarray, float]:

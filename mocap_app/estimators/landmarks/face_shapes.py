@@ -67,9 +67,9 @@ NEUTRAL_FRAMES = 30  # the first frames with a face: the person's neutral refere
 STAND_IN_FRAMES = 5
 NEUTRAL_FOLLOW = 0.01  # then, per neutral-looking frame, the reference moves this share towards it
 NEUTRAL_LOOKING = 0.15  # no shape above this weight: a frame that may update the reference
-# Outer-eye-corner distance (pixels) under which the mesh is too coarse to read (a 19 px face in the sample clip
-# read as a wide-eyed smile), and from which it is read in full; weights fade in between. A webcam user 2 m away
-# in 640x480 has about 27 px; the calibration faces have 90.
+# Outer-eye-corner distance (pixels) under which the mesh is too coarse to read, and from which it is read in
+# full; weights fade in between (the sample clip's face, 18-22 px, had read as a wide-eyed smile at full weight).
+# A webcam user 2 m away in 640x480 has about 27 px; the calibration faces have 90.
 UNREADABLE_EYE_SPAN_PX, READABLE_EYE_SPAN_PX = 12.0, 24.0
 
 
@@ -78,11 +78,43 @@ class FaceReading:
     """weights: (52,) float32 in [0, 1], ARKit order (`core.face.ARKIT_SHAPES`); shapes the geometry cannot
     tell stay 0. gaze: (2, 2) float32 radians, (yaw, pitch) of the (left, right) eye relative to the head,
     yaw positive towards the subject's left, pitch positive up; zeros without the iris points. calibrated:
-    whether the neutral reference is complete (before that, weights are read against the frames so far)."""
+    whether the neutral reference is complete (before that, weights are read against the frames so far and the
+    calibration face, `NeutralReference`)."""
 
     weights: np.ndarray
     gaze: np.ndarray
     calibrated: bool
+
+
+class NeutralReference:
+    """One person's neutral face, in whatever measures a reader compares with it: the median of the first
+    `NEUTRAL_FRAMES` seen (`value` then set), after that following slowly those that look neutral (`follow`).
+    Before it is complete, `stand_in` (the calibration face's measures, when given) makes up what is not yet seen
+    of this face, fading out over `STAND_IN_FRAMES`."""
+
+    def __init__(self, stand_in: np.ndarray | None = None) -> None:
+        self.stand_in = stand_in
+        self.value: np.ndarray | None = None
+        self._first: deque[np.ndarray] = deque(maxlen=NEUTRAL_FRAMES)
+
+    def against(self, measures: np.ndarray) -> np.ndarray:
+        """The reference `measures` are compared with; until the neutral is complete they are part of it."""
+        if self.value is not None:
+            return self.value
+        self._first.append(measures)
+        seen = np.median(np.stack(self._first), axis=0)
+        if len(self._first) == NEUTRAL_FRAMES:
+            self.value = seen
+            return seen
+        if self.stand_in is None:
+            return seen
+        share = min(1.0, (len(self._first) - 1) / (STAND_IN_FRAMES - 1))
+        return share * seen + (1.0 - share) * self.stand_in
+
+    def follow(self, measures: np.ndarray) -> None:
+        """A frame that looks neutral: a complete reference moves `NEUTRAL_FOLLOW` of the way towards it."""
+        if self.value is not None:
+            self.value = self.value + NEUTRAL_FOLLOW * (measures - self.value)
 
 
 def head_frame(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -262,12 +294,11 @@ class FaceShapeReader:
     def __init__(self, response: FaceResponse | None = None) -> None:
         self.response = response or shipped_response()
         self._columns = np.array([ARKIT_INDEX[name] for name in self.response.shapes])
-        self._first: deque[np.ndarray] = deque(maxlen=NEUTRAL_FRAMES)
-        self._neutral: np.ndarray | None = None
+        self._neutral = NeutralReference(self.response.neutral)
 
     @property
     def calibrated(self) -> bool:
-        return self._neutral is not None
+        return self._neutral.value is not None
 
     def read(self, mesh: np.ndarray) -> FaceReading:
         """The weights and gaze of a face mesh ((468 or 478, 3) pixels, MediaPipe's z scaled like x)."""
@@ -275,26 +306,14 @@ class FaceShapeReader:
         trust = float(np.clip((span - UNREADABLE_EYE_SPAN_PX) / (READABLE_EYE_SPAN_PX - UNREADABLE_EYE_SPAN_PX),
                               0.0, 1.0))
         if trust == 0.0:  # too small to read; nor does it shape the person's neutral reference
-            return FaceReading(np.zeros(NUM_ARKIT_SHAPES, np.float32), np.zeros((2, 2), np.float32),
-                               self._neutral is not None)
+            return FaceReading(np.zeros(NUM_ARKIT_SHAPES, np.float32), np.zeros((2, 2), np.float32), self.calibrated)
         measures, pose = face_features(mesh)
         features = measures - self.response.pose_matrix @ pose  # the head's pose taken out
-        if self._neutral is None:
-            self._first.append(features)
-            seen = np.median(np.stack(self._first), axis=0)
-            if len(self._first) == NEUTRAL_FRAMES:
-                self._neutral = reference = seen
-            else:  # a photo, or a take's first frames: the calibration face stands in for what is not yet seen
-                share = min(1.0, (len(self._first) - 1) / (STAND_IN_FRAMES - 1))
-                reference = share * seen + (1.0 - share) * self.response.neutral
-        else:
-            reference = self._neutral
-        change = change_from(features, reference)
-        solved, gaze = self.response.solve(change)
-        if self._neutral is not None and solved.max() < NEUTRAL_LOOKING:
-            self._neutral = self._neutral + NEUTRAL_FOLLOW * (features - self._neutral)
+        solved, gaze = self.response.solve(change_from(features, self._neutral.against(features)))
+        if solved.max() < NEUTRAL_LOOKING:
+            self._neutral.follow(features)
         weights = np.zeros(NUM_ARKIT_SHAPES, np.float32)
         weights[self._columns] = trust * solved
         if len(mesh) <= max(LEFT_IRIS, RIGHT_IRIS):
             gaze = np.zeros(2)  # no iris points: the eyes look straight ahead
-        return FaceReading(weights, np.tile(trust * gaze, (2, 1)).astype(np.float32), self._neutral is not None)
+        return FaceReading(weights, np.tile(trust * gaze, (2, 1)).astype(np.float32), self.calibrated)
