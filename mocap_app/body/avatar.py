@@ -158,7 +158,6 @@ class _Built:
     """Everything `AnnyAvatar` derives from the built Anny model (read-only after construction)."""
 
     def __init__(self, model: Any, torch: Any, target_rest: np.ndarray) -> None:
-        self.torch = torch
         self.model = model
         labels = list(model.bone_labels)
         mapped = {bone: JOINT_INDEX[joint] for joint, bones in ANNY_BONES_BY_JOINT.items() for bone in bones}
