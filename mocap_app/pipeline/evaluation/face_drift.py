@@ -17,12 +17,11 @@ from mocap_app.core.face import NUM_ARKIT_SHAPES
 from mocap_app.core.frames import CameraIntrinsics
 from mocap_app.estimators.landmarks.expression import (
     IMAGE_TO_HEAD,
-    NEUTRAL_FRAMES,
     PoseDrift,
     face_size,
     similarity_onto,
 )
-from mocap_app.estimators.landmarks.face_shapes import head_pose_terms
+from mocap_app.estimators.landmarks.face_shapes import NEUTRAL_FRAMES, head_pose_terms
 
 from .conditions import SHAPES, shaped_avatar
 from .face import CALIBRATION_TURNS_DEG, PEOPLE, FaceRenderer, FaceShot, _read_sequence
