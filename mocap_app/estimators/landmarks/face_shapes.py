@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from mocap_app.core.face import ARKIT_INDEX, NUM_ARKIT_SHAPES
 
@@ -128,7 +128,8 @@ def head_frame(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     down = mesh[NOSE_TIP] - mesh[FOREHEAD]
     y = down - (down @ x) * x
     y /= np.linalg.norm(y)
-    axes = np.stack([x, y, np.cross(x, y)])
+    z = (x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0])  # x × y
+    axes = np.array([x, y, z])
     return (mesh - origin) @ axes.T / scale, axes
 
 
@@ -142,30 +143,38 @@ def head_pose_terms(axes: np.ndarray) -> np.ndarray:
     return np.array([yaw, pitch, yaw * yaw, pitch * pitch, yaw * pitch])
 
 
+# Per-eye index arrays, (left, right) along the first axis: the measures of both eyes in one numpy step each.
+_OUTER, _INNER = np.array([LEFT_EYE_OUTER, RIGHT_EYE_OUTER]), np.array([LEFT_EYE_INNER, RIGHT_EYE_INNER])
+_UPPER_LIDS, _LOWER_LIDS = (np.array([[pair[k] for pair in LEFT_LIDS], [pair[k] for pair in RIGHT_LIDS]])
+                            for k in (0, 1))
+_UPPER_CONTOURS = np.array([LEFT_LID_CONTOUR[0], RIGHT_LID_CONTOUR[0]])
+_LOWER_CONTOURS = np.array([LEFT_LID_CONTOUR[1], RIGHT_LID_CONTOUR[1]])
+_BROW_INNER, _BROW_OUTER = np.array([LEFT_BROW_INNER, RIGHT_BROW_INNER]), np.array([LEFT_BROW_OUTER, RIGHT_BROW_OUTER])
+_CORNERS, _IRISES = np.array([LEFT_MOUTH_CORNER, RIGHT_MOUTH_CORNER]), np.array([LEFT_IRIS, RIGHT_IRIS])
+_OUTWARD = np.array([1.0, -1.0])  # the subject's left is +x in the head frame
+_PER_EYE = {measure: [F[f"{measure}_left"], F[f"{measure}_right"]] for measure in (
+    "aperture", "lower_lid", "brow_inner", "brow_outer", "corner_up", "corner_out", "iris_x", "iris_y", "iris_lid")}
+
+
 def face_features(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(len(FEATURES),) the measures of one face mesh ((468 or 478, 3) pixels), in head-frame units, and the
     (5,) `head_pose_terms` of its head frame."""
     p, axes = head_frame(np.asarray(mesh, np.float64))
     out = np.zeros(len(FEATURES))
-    for side, lids, contour, inner, outer, brow_in, brow_out, corner, iris, sign in (
-            ("left", LEFT_LIDS, LEFT_LID_CONTOUR, LEFT_EYE_INNER, LEFT_EYE_OUTER, LEFT_BROW_INNER, LEFT_BROW_OUTER,
-             LEFT_MOUTH_CORNER, LEFT_IRIS, 1.0),
-            ("right", RIGHT_LIDS, RIGHT_LID_CONTOUR, RIGHT_EYE_INNER, RIGHT_EYE_OUTER, RIGHT_BROW_INNER,
-             RIGHT_BROW_OUTER, RIGHT_MOUTH_CORNER, RIGHT_IRIS, -1.0)):
-        width = float(np.linalg.norm(p[outer, :2] - p[inner, :2]))
-        centre = 0.5 * (p[outer] + p[inner])
-        upper, lower = np.array(lids).T
-        out[F[f"aperture_{side}"]] = np.linalg.norm(p[upper, :2] - p[lower, :2], axis=1).mean() / width
-        out[F[f"lower_lid_{side}"]] = (p[lower, 1].mean() - centre[1]) / width
-        out[F[f"brow_inner_{side}"]] = centre[1] - p[brow_in, 1]
-        out[F[f"brow_outer_{side}"]] = centre[1] - p[brow_out, 1]
-        out[F[f"corner_up_{side}"]] = p[NOSE_TIP, 1] - p[corner, 1]
-        out[F[f"corner_out_{side}"]] = sign * (p[corner, 0] - p[NOSE_TIP, 0])
-        if len(p) > max(LEFT_IRIS, RIGHT_IRIS):
-            out[F[f"iris_x_{side}"]] = (p[iris, 0] - centre[0]) / width
-            out[F[f"iris_y_{side}"]] = (p[iris, 1] - centre[1]) / width
-            midline = 0.5 * (p[list(contour[0]), 1].mean() + p[list(contour[1]), 1].mean())
-            out[F[f"iris_lid_{side}"]] = (p[iris, 1] - midline) / width
+    width = np.linalg.norm(p[_OUTER, :2] - p[_INNER, :2], axis=1)  # (2,) per eye
+    centre = 0.5 * (p[_OUTER] + p[_INNER])  # (2, 3)
+    out[_PER_EYE["aperture"]] = np.linalg.norm(p[_UPPER_LIDS, :2] - p[_LOWER_LIDS, :2], axis=2).mean(1) / width
+    out[_PER_EYE["lower_lid"]] = (p[_LOWER_LIDS, 1].mean(1) - centre[:, 1]) / width
+    out[_PER_EYE["brow_inner"]] = centre[:, 1] - p[_BROW_INNER, 1]
+    out[_PER_EYE["brow_outer"]] = centre[:, 1] - p[_BROW_OUTER, 1]
+    out[_PER_EYE["corner_up"]] = p[NOSE_TIP, 1] - p[_CORNERS, 1]
+    out[_PER_EYE["corner_out"]] = _OUTWARD * (p[_CORNERS, 0] - p[NOSE_TIP, 0])
+    if len(p) > max(LEFT_IRIS, RIGHT_IRIS):
+        iris = p[_IRISES]
+        out[_PER_EYE["iris_x"]] = (iris[:, 0] - centre[:, 0]) / width
+        out[_PER_EYE["iris_y"]] = (iris[:, 1] - centre[:, 1]) / width
+        midline = 0.5 * (p[_UPPER_CONTOURS, 1].mean(1) + p[_LOWER_CONTOURS, 1].mean(1))
+        out[_PER_EYE["iris_lid"]] = (iris[:, 1] - midline) / width
     out[F["lip_gap"]] = np.linalg.norm(p[UPPER_LIP_INNER] - p[LOWER_LIP_INNER])
     out[F["mouth_width"]] = np.linalg.norm(p[LEFT_MOUTH_CORNER] - p[RIGHT_MOUTH_CORNER])
     out[F["chin_drop"]] = p[CHIN, 1] - p[NOSE_TIP, 1]
@@ -215,22 +224,29 @@ class FaceResponse:
                                           "noise": np.round(self.noise, 5).tolist(),
                                           "neutral": np.round(self.neutral, 5).tolist()}, indent=1) + "\n")
 
+    @functools.cached_property
+    def _normal_system(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[float, np.ndarray]]:
+        """What `solve` needs that does not change from frame to frame: the normal matrix and the map from a
+        change to the right-hand side (both noise-weighed), the bounds, and each prior's diagonal."""
+        count = len(self.shapes)
+        a = self.matrix / self.noise[:, None]
+        low = np.concatenate([np.zeros(count), [-GAZE_LIMIT_RAD[0], -GAZE_LIMIT_RAD[1]]])
+        high = np.concatenate([np.ones(count), GAZE_LIMIT_RAD])
+        strength = {prior: np.where(np.arange(count + 2) < count, prior, GAZE_PRIOR) for prior in (PRIOR, REFIT_PRIOR)}
+        return a.T @ a, a.T / self.noise, low, high, strength
+
     def solve(self, change: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The shape weights ((len(shapes),) in [0, 1]) and gaze ((2,) yaw, pitch radians) whose responses add up
         closest to `change` ((len(FEATURES),) measures minus the neutral ones), each measure weighed by its noise:
         bounded linear least squares — a blink and a squint both narrow the eye, a pucker and a funnel both narrow
         the mouth, and only the mix of every measure tells them apart."""
         count = len(self.shapes)
-        a = self.matrix / self.noise[:, None]
-        b = change / self.noise
-        low = np.concatenate([np.zeros(count), [-GAZE_LIMIT_RAD[0], -GAZE_LIMIT_RAD[1]]])
-        high = np.concatenate([np.ones(count), GAZE_LIMIT_RAD])
-        normal, target = a.T @ a, a.T @ b  # the least squares' normal equations, shared by both fits
+        normal, to_target, low, high, strength = self._normal_system
+        target = to_target @ change
 
         def fit(columns: np.ndarray, prior: float) -> np.ndarray:
-            strength = np.where(columns < count, prior, GAZE_PRIOR)
-            found = box_least_squares(normal[np.ix_(columns, columns)] + np.diag(strength), target[columns],
-                                      low[columns], high[columns])
+            found = box_least_squares(normal[columns][:, columns] + np.diag(strength[prior][columns]),
+                                      target[columns], low[columns], high[columns])
             x = np.zeros(count + 2)
             x[columns] = found
             return x
@@ -253,8 +269,8 @@ def box_least_squares(hessian: np.ndarray, target: np.ndarray, low: np.ndarray, 
         free = ~fixed
         candidate = x.copy()
         if free.any():
-            rest = target[free] - hessian[np.ix_(free, fixed)] @ x[fixed]
-            candidate[free] = np.linalg.solve(hessian[np.ix_(free, free)], rest)
+            rows = hessian[free]  # boolean masks: np.ix_ cost more than the solve at this size
+            candidate[free] = np.linalg.solve(rows[:, free], target[free] - rows[:, fixed] @ x[fixed])
         step = candidate - x
         outside = free & ((candidate < low) | (candidate > high))
         if outside.any():  # go as far as the bounds allow; the first bound reached joins the fixed set
@@ -283,9 +299,15 @@ def shipped_response() -> FaceResponse:
 
 def gaze_rotation(yaw: float, pitch: float) -> np.ndarray:
     """(3,) axis-angle of an SMPL-X eye joint looking `yaw` radians to the subject's left and `pitch` up from
-    straight ahead, relative to the head (smplx axes: x the subject's left, y up, z forward)."""
-    turn = Rotation.from_euler("YX", [yaw, -pitch])  # about y towards +x (left), then about x: +y (up)
-    return turn.as_rotvec()
+    straight ahead, relative to the head (smplx axes: x the subject's left, y up, z forward): the turn about y
+    (towards +x) after the one about x (-pitch: +y up), composed as quaternions — closed form, a few µs."""
+    cy, sy = math.cos(0.5 * yaw), math.sin(0.5 * yaw)
+    cx, sx = math.cos(-0.5 * pitch), math.sin(-0.5 * pitch)
+    w, v = cy * cx, np.array([cy * sx, sy * cx, -sy * sx])
+    norm = float(np.linalg.norm(v))
+    if norm < 1e-12:
+        return np.zeros(3)
+    return v * (2.0 * math.atan2(norm, w) / norm)
 
 
 class FaceShapeReader:
