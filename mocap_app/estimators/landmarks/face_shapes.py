@@ -188,6 +188,12 @@ GAZE_LIMIT_RAD = (0.6, 0.5)  # |yaw|, |pitch| an eye turns at most
 # Prior on the weights, in units of the measures' noise: a shape must move the measures this many noise widths
 # (squared) before it is read; keeps shapes the measures barely see (a brow's small lift) from soaking up noise.
 PRIOR = 100.0
+# Shapes the head's turns do not imitate get a lighter one: their measures (lip corners down, lips pressed or
+# pushed forward) stay put under turns once the pose is taken out. `eval face` (4 people): frowns' correlation
+# nan (never read) -> 0.85, mouthClose -> 0.57, mouthPucker -> 0.50, MAE 0.038 either way, false activation
+# under head turns 0.024 -> 0.048; the same for eyeWide, squints, stretches or cheekPuff read head turns as them
+# (false activation 0.11-0.33), and brows move too little in MediaPipe's mesh to be read at all.
+LIGHT_PRIORS = {"mouthFrownLeft": 10.0, "mouthFrownRight": 10.0, "mouthClose": 10.0, "mouthPucker": 10.0}
 ACTIVE_WEIGHT = 0.3  # read under the strong prior: a shape present
 REFIT_PRIOR = 4.0  # then their weights under this one
 GAZE_PRIOR = 1.0  # per radian squared: the eyes turn freely
@@ -233,6 +239,7 @@ class FaceResponse:
         low = np.concatenate([np.zeros(count), [-GAZE_LIMIT_RAD[0], -GAZE_LIMIT_RAD[1]]])
         high = np.concatenate([np.ones(count), GAZE_LIMIT_RAD])
         strength = {prior: np.where(np.arange(count + 2) < count, prior, GAZE_PRIOR) for prior in (PRIOR, REFIT_PRIOR)}
+        strength[PRIOR][:count] = [LIGHT_PRIORS.get(name, PRIOR) for name in self.shapes]
         return a.T @ a, a.T / self.noise, low, high, strength
 
     def solve(self, change: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
