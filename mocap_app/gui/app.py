@@ -10,9 +10,8 @@ from pathlib import Path
 from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import DependencyError
 from mocap_app.pipeline.live import SAMPLE_CLIP, LiveSource, sample_source
-from mocap_app.pipeline.preview import preview_body
+from mocap_app.pipeline.preview import PreviewProcess
 from mocap_app.pipeline.process import ProcessOptions
-from mocap_app.render.thread import RenderThread
 
 logger = logging.getLogger(__name__)
 
@@ -57,30 +56,26 @@ def choose_start(cameras: list[tuple[str, LiveSource]], requested: LiveSource | 
 
 
 class LiveApp:
-    """The main window with the preview controller and the render thread behind it (run_window, bench live and
-    the tests build it the same way); `close` shuts the three down in order, leaving no thread behind."""
+    """The main window with the preview controller and its drawing process behind it (run_window, bench live and
+    the tests build it the same way); `close` shuts them down in order, leaving no thread or process behind."""
 
     def __init__(self, config: AppConfig, settings, sources: list[tuple[str, LiveSource]], start: LiveSource | None,
                  options: ProcessOptions, banner: str = "", progress: Callable[[str], None] = logger.info) -> None:
         from .session import SessionController
         from .window import MainWindow
 
-        # Matte, per-vertex lit bodies at a lower priority: the window's drawing shares the CPU with the
-        # estimator (see MeshRenderer, yield_cpu).
-        self.render = RenderThread(config.render.platform, *ORBIT_SIZE, config.render.msaa_samples,
-                                   vertex_lighting=True, yield_cpu=True).start()
-        self.controller = SessionController(config, lambda: preview_body(config, progress), self.render)
+        # Matte, per-vertex lit bodies, drawn by a process of their own at the lowest priority (`PreviewProcess`):
+        # the window's drawing shares the CPU with the estimator, never its GIL.
+        self.controller = SessionController(config, lambda: PreviewProcess(config, ORBIT_SIZE, progress))
         try:
             self.window = MainWindow(config, self.controller, settings, sources, start, options, banner)
         except BaseException:
             self.controller.close()
-            self.render.close()
             raise
 
     def close(self) -> None:
         self.window.close()
         self.controller.close()
-        self.render.close()
 
 
 def _quit_on_signals(app, window) -> None:

@@ -1,7 +1,8 @@
 """The bridge between a `LiveSession` (pipeline threads) and the window (Qt's thread): signals only.
 
 Loading a model, rendering and the pipeline never run on the UI thread: the session starts on a worker thread,
-results go to a preview thread that keeps only the newest one, and what is ready arrives as signals. The video
+results go to a preview thread that keeps only the newest one and has it drawn by the drawing process
+(`PreviewProcess`), and what is ready arrives as signals. The video
 is painted at the camera's rate from the capture thread's frames (live sources) and the people's layer at the
 rate it can be drawn: both hand over only the newest item, so a slow painter drops frames, never lags.
 """
@@ -21,19 +22,18 @@ from mocap_app.core.config import AppConfig
 from mocap_app.core.errors import MocapError
 from mocap_app.core.frames import Detection, Frame
 from mocap_app.pipeline.live import LiveSession, LiveSource
-from mocap_app.pipeline.preview import PreviewFrame, PreviewRenderer
-from mocap_app.pipeline.process import ProcessOptions, drawn_skeleton
+from mocap_app.pipeline.preview import PreviewFrame, PreviewProcess
+from mocap_app.pipeline.process import ProcessOptions
 from mocap_app.pipeline.runner import FrameResult
-from mocap_app.pipeline.sinks import MeshSource
 from mocap_app.render.geometry import OrbitView
-from mocap_app.render.thread import RenderThread, yield_cpu
 
 logger = logging.getLogger(__name__)
 
-# Drawing budgets on the preview thread. On 2 cores the estimator (two MediaPipe workers) needs ~1.5 of them at
-# 30 fps; the mesh layer (~15 ms uncontended, llvmpipe; most of it vertex work, a smaller viewport does not help)
-# and the 3-D view (~16 ms) share what is left. `bench live` (Zen 4, 2 cores): estimate rate app/alone 0.74 at
-# 15/8 fps, 0.78 at 10/4, 0.87 at 6/3 — 10/4 keeps the body from looking like a slide show.
+# Drawing budgets (the drawing itself runs in `PreviewProcess`, at the lowest priority). On 2 cores the estimator
+# (two MediaPipe workers) needs ~1.5 of them at 30 fps; the mesh layer (~8 ms uncontended, llvmpipe) and the 3-D
+# view (~12 ms) share what is left, so they take long on a busy CPU whatever the cap: `bench live` (Zen 4, 2
+# cores, 3 rounds) gave the body's latency 223-379 ms at 10 fps and 241-283 ms at 30, the estimate rate no
+# different. 10/4 keeps the body from looking like a slide show.
 MAX_LAYER_FPS = 10.0
 MAX_ORBIT_FPS = 4.0
 
@@ -85,12 +85,13 @@ class SessionController(QObject):
     people = Signal(object)  # list[SmplxParams] of the newest estimated frame
     recording_failed = Signal(str)
 
-    def __init__(self, config: AppConfig, body_factory: Callable[[], MeshSource], render: RenderThread) -> None:
-        """body_factory: loads the body shown (on the preview thread: the avatar's first build takes a minute)."""
+    def __init__(self, config: AppConfig, drawer_factory: Callable[[], PreviewProcess]) -> None:
+        """drawer_factory: starts what draws the previews (called on the preview thread: loading the body takes
+        seconds, the avatar's first build a minute)."""
         super().__init__()
         self.config = config
-        self._body_factory, self._render = body_factory, render
-        self.renderer: PreviewRenderer | None = None
+        self._drawer_factory = drawer_factory
+        self.renderer: PreviewProcess | None = None
         self.session: LiveSession | None = None
         self.mode = "mesh"
         self.orbit: OrbitView = OrbitView()
@@ -185,12 +186,18 @@ class SessionController(QObject):
     # -- the preview thread -------------------------------------------------------------------------------
     def _draw_loop(self) -> None:
         try:
-            self.renderer = PreviewRenderer(self._body_factory(), self._render, drawn_skeleton(self.config))
+            self.renderer = self._drawer_factory()
         except Exception as exc:  # without a body there is nothing to draw; the window says why
-            logger.exception("loading the body failed")
-            self.failed.emit(f"The body shown could not be loaded: {describe(exc)}")
+            logger.exception("starting the preview failed")
+            self.failed.emit(describe(exc) if isinstance(exc, MocapError)
+                             else f"The body shown could not be loaded: {describe(exc)}")
             return
-        yield_cpu()  # loaded at full priority (the first body comes sooner); then the estimator goes first
+        try:
+            self._draw_newest()
+        finally:
+            self.renderer.close()
+
+    def _draw_newest(self) -> None:
         next_due = 0.0
         while True:
             with self._wake:
@@ -210,8 +217,11 @@ class SessionController(QObject):
             orbit = self.orbit if now - self._last_orbit >= 1.0 / MAX_ORBIT_FPS else None
             try:
                 frame = self.renderer.draw(result, self.mode, orbit)
-            except Exception:  # a failed draw must not stop the previews
-                logger.exception("drawing a preview failed")
+            except MocapError as exc:
+                if not self.renderer.alive:  # the drawing process is gone: say so once, stop drawing
+                    self.failed.emit(describe(exc))
+                    return
+                logger.warning("drawing a preview failed: %s", exc)  # one drawing; the next may work
                 continue
             if orbit is not None:
                 self._last_orbit = now

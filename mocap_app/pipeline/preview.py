@@ -3,10 +3,16 @@ boxes, or nothing) that the viewer lays over the camera's newest frame, and the 
 floor grid — both rendered through the one render thread.
 
 The layer is drawn once per estimate and the video painted at the camera's rate: painting a frame costs a
-few milliseconds, rendering the mesh tens, and on a 2-core CPU the estimator needs the rest."""
+few milliseconds, rendering the mesh tens, and on a 2-core CPU the estimator needs the rest. The window draws
+in a process of its own (`PreviewProcess`) at the lowest CPU priority: drawing's Python (skinning, pyrender)
+then never holds the estimator's GIL, and it only takes CPU the estimator leaves."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,13 +23,17 @@ import numpy as np
 from mocap_app.body.kinematics import posed_joints
 from mocap_app.body.lowpoly import LowPolyBody
 from mocap_app.core.config import AppConfig
+from mocap_app.core.errors import MocapError
+from mocap_app.core.frames import Frame
 from mocap_app.core.skeleton import PARENTS
 from mocap_app.render.geometry import OrbitView, track_color
 from mocap_app.render.thread import RenderThread
 
-from .process import build_body
+from .process import build_body, drawn_skeleton
 from .runner import FrameResult
 from .sinks import MeshSource
+
+logger = logging.getLogger(__name__)
 
 VIEW_MODES = ("mesh", "skeleton", "boxes", "off")
 _BODY_BONES = [(j, int(PARENTS[j])) for j in range(1, 22)]  # pelvis..wrists: what a skeleton overlay draws
@@ -109,3 +119,111 @@ class PreviewRenderer:
             cv2.rectangle(image, (x0, y0), (x1, y1), color, 2)
             cv2.putText(image, f"#{person.track_id}", (x0 + 4, max(y0 - 6, 14)), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
                         color, 2, cv2.LINE_AA)
+
+
+class PreviewError(MocapError):
+    """The preview process could not start or stopped."""
+
+
+def _pixelless(width: int, height: int, index: int, timestamp_ns: int) -> Frame:
+    """A frame of this size without pixels (a read-only zero-stride view): what a drawing needs of one."""
+    return Frame(np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (height, width, 3)), index, timestamp_ns)
+
+
+def _serve(connection, config: AppConfig, orbit_size: tuple[int, int], msaa_samples: int) -> None:
+    """The preview process: loads the body, then draws each (result, mode, orbit) it is sent until told to stop.
+    Replies: ("progress", line) while loading, then ("ready",) or ("error", message, hint); per request
+    ("frame", PreviewFrame) or ("error", message, hint)."""
+    if hasattr(os, "nice"):
+        os.nice(19)  # before the render thread and llvmpipe's workers exist: they inherit it
+    render = None
+    try:
+        try:
+            render = RenderThread(config.render.platform, *orbit_size, msaa_samples, vertex_lighting=True).start()
+            renderer = PreviewRenderer(preview_body(config, lambda line: connection.send(("progress", line))),
+                                       render, drawn_skeleton(config))
+        except MocapError as exc:
+            connection.send(("error", exc.message, exc.hint))
+            return
+        except Exception as exc:  # a broken install, a bad body file: the window says it and keeps running
+            connection.send(("error", f"The body shown could not be loaded: {exc}", ""))
+            return
+        connection.send(("ready",))
+        while (request := connection.recv()) is not None:
+            geometry, persons, people, mode, orbit = request
+            try:
+                result = FrameResult(_pixelless(*geometry), persons, people, [])
+                connection.send(("frame", renderer.draw(result, mode, orbit)))
+            except Exception as exc:  # one failed drawing; the next may work
+                connection.send(("error", f"Drawing a preview failed: {exc}", ""))
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):  # the window went away
+        pass
+    finally:
+        if render is not None:
+            render.close()
+
+
+class PreviewProcess:
+    """`PreviewRenderer` in a child process at the lowest priority: `draw(result, mode, orbit)` as there, from one
+    thread at a time; `close()` ends it. Starting blocks until the body is loaded (the avatar's first build takes
+    a minute: `progress` gets its lines); raises `PreviewError` when it cannot. The child is spawned, not forked
+    (the parent runs Qt's and MediaPipe's threads), so it imports the parent's main module: a script that starts
+    the window must do so under `if __name__ == "__main__":` (main.py and `mocap` do)."""
+
+    def __init__(self, config: AppConfig, orbit_size: tuple[int, int], progress: Callable[[str], None] = logger.info,
+                 start_timeout_s: float = 600.0) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt and MediaPipe threads
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=_serve, name="mocap preview",
+                                        args=(child, config, orbit_size, config.render.msaa_samples), daemon=True)
+        self._process.start()
+        child.close()
+        deadline = time.monotonic() + start_timeout_s
+        try:
+            while True:
+                if not self._connection.poll(max(0.0, deadline - time.monotonic())):
+                    raise PreviewError("The preview process did not start in time.",
+                                       "Run `python main.py doctor` to check the renderer and the body files.")
+                reply = self._connection.recv()
+                if reply[0] == "progress":
+                    progress(reply[1])
+                elif reply[0] == "ready":
+                    return
+                else:
+                    raise PreviewError(reply[1], reply[2])
+        except EOFError:
+            self.close()
+            raise PreviewError(f"The preview process stopped while starting (exit code {self._process.exitcode}).",
+                               "Run `python main.py doctor` to check the renderer.") from None
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    def draw(self, result: FrameResult, mode: str = "mesh", orbit: OrbitView | None = None) -> PreviewFrame:
+        """`PreviewRenderer.draw` in the child (the frame's pixels are not sent: the drawing needs its size)."""
+        frame = result.frame
+        geometry = (frame.width, frame.height, frame.index, frame.timestamp_ns)
+        try:
+            self._connection.send((geometry, result.persons, result.people, mode, orbit))
+            reply = self._connection.recv()
+        except (EOFError, BrokenPipeError, OSError):
+            raise PreviewError(f"The preview process stopped (exit code {self._process.exitcode}).",
+                               "Reopen the source to start it again.") from None
+        if reply[0] != "frame":
+            raise PreviewError(reply[1], reply[2])
+        return reply[1]
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop the child (it closes its render thread) and wait for it; killed if it does not stop in time."""
+        with contextlib.suppress(BrokenPipeError, OSError):  # already gone
+            self._connection.send(None)
+        self._process.join(timeout_s)
+        if self._process.is_alive():
+            logger.warning("the preview process did not stop within %.0f s; killing it", timeout_s)
+            self._process.kill()
+            self._process.join()
+        self._connection.close()

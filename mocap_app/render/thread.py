@@ -34,31 +34,11 @@ logger = logging.getLogger(__name__)
 _Request = tuple[Callable[..., Any], tuple[Any, ...], Future]
 
 
-# Linux: the lowest priority (a thread at 19 gets ~1.5 % of the share of one at 0 when both want a core), so
-# drawing runs where the estimator leaves a core idle. bench live, side by side, 10 rounds on 2 cores: the
-# estimate rate app/alone 0.02-0.13 higher than at +5 in 9 of them, the body's latency the same.
-YIELD_NICENESS = 19
-
-
-def yield_cpu() -> None:
-    """Lower the calling thread's OS priority (Linux: its niceness; elsewhere nothing): on a busy CPU the
-    estimator's threads go first and drawing takes what is left, instead of each slowing the other."""
-    import os
-    import threading
-
-    try:
-        me = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + YIELD_NICENESS))
-    except (AttributeError, OSError) as exc:  # not Linux, or not allowed: draw at normal priority
-        logger.debug("could not lower the drawing thread's priority: %s", exc)
-
-
 class RenderThread:
     """Owns a `MeshRenderer` on a dedicated thread. Images are (h, w, 3) uint8 RGB.
 
     platform: "auto", "egl" or "osmesa" (config `render.platform`; resolved when started).
     width, height: orbit-view size. msaa_samples, vertex_lighting: see `MeshRenderer`.
-    yield_cpu: draw at a lower OS priority (`yield_cpu`), for previews that share the CPU with the estimator.
     One per process at a time: pyrender's EGL teardown terminates the EGL display that every
     context of the process shares, which would break a second renderer.
     """
@@ -66,9 +46,9 @@ class RenderThread:
     _running_lock = threading.Lock()
 
     def __init__(self, platform: str, width: int = 640, height: int = 480, msaa_samples: int = 0,
-                 vertex_lighting: bool = False, yield_cpu: bool = False) -> None:
+                 vertex_lighting: bool = False) -> None:
         self.platform = platform
-        self.msaa_samples, self.vertex_lighting, self.yield_cpu = msaa_samples, vertex_lighting, yield_cpu
+        self.msaa_samples, self.vertex_lighting = msaa_samples, vertex_lighting
         self.width, self.height = width, height
         self._requests: queue.Queue[_Request | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -112,8 +92,6 @@ class RenderThread:
         self.close()
 
     def _run(self, ready: Future) -> None:
-        if self.yield_cpu:
-            yield_cpu()  # before the GL context: llvmpipe's rasteriser threads inherit it
         try:
             from .offscreen import MeshRenderer  # imports OpenGL: on this thread, after select_platform
 
