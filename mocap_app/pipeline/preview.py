@@ -130,12 +130,12 @@ def _pixelless(width: int, height: int, index: int, timestamp_ns: int) -> Frame:
     return Frame(np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (height, width, 3)), index, timestamp_ns)
 
 
-def _serve(connection, config: AppConfig, orbit_size: tuple[int, int], msaa_samples: int) -> None:
+def _serve(connection, config: AppConfig, orbit_size: tuple[int, int], msaa_samples: int, niceness: int) -> None:
     """The preview process: loads the body, then draws each (result, mode, orbit) it is sent until told to stop.
     Replies: ("progress", line) while loading, then ("ready",) or ("error", message, hint); per request
     ("frame", PreviewFrame) or ("error", message, hint)."""
     if hasattr(os, "nice"):
-        os.nice(19)  # before the render thread and llvmpipe's workers exist: they inherit it
+        os.nice(niceness)  # before the render thread and llvmpipe's workers exist: they inherit it
     render = None
     try:
         try:
@@ -170,12 +170,15 @@ class PreviewProcess:
     (the parent runs Qt's and MediaPipe's threads), so it imports the parent's main module: a script that starts
     the window must do so under `if __name__ == "__main__":` (main.py and `mocap` do)."""
 
+    NICENESS = 19  # Linux: the lowest priority; drawing takes the CPU the estimator leaves
+
     def __init__(self, config: AppConfig, orbit_size: tuple[int, int], progress: Callable[[str], None] = logger.info,
                  start_timeout_s: float = 600.0) -> None:
         context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt and MediaPipe threads
         self._connection, child = context.Pipe()
         self._process = context.Process(target=_serve, name="mocap preview",
-                                        args=(child, config, orbit_size, config.render.msaa_samples), daemon=True)
+                                        args=(child, config, orbit_size, config.render.msaa_samples, self.NICENESS),
+                                        daemon=True)
         self._process.start()
         child.close()
         deadline = time.monotonic() + start_timeout_s
