@@ -23,7 +23,7 @@ import numpy as np
 
 from mocap_app.core.errors import ConfigError
 from mocap_app.core.params import MotionClip, SmplxParams, split_full_pose
-from mocap_app.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from mocap_app.core.rotations import axis_angle_to_matrix, cross, matrix_to_axis_angle
 from mocap_app.core.skeleton import JOINT_INDEX, PARENTS, forward_kinematics
 
 from .rest_skeleton import REST_JOINTS
@@ -155,7 +155,7 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
     thigh, shank = knee - hip, ankle - knee
     upper = np.linalg.norm(thigh, axis=-1)
     lower = np.linalg.norm(shank, axis=-1)
-    bend = np.cross(thigh, ankle - hip)
+    bend = cross(thigh, ankle - hip)
     bend_size = np.linalg.norm(bend, axis=-1)
     # A bent leg gives its own plane; a straight (or hyper-extended) one uses the knee's hinge axis.
     use_hinge = (bend_size < 1e-3 * upper * lower) | ((bend * hinge).sum(axis=-1) < 0)
@@ -164,7 +164,7 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
     distance = np.linalg.norm(reach, axis=-1)
     direction = _unit(reach)
     normal = _unit(normal - (normal * direction).sum(axis=-1, keepdims=True) * direction)
-    side = np.cross(direction, normal)  # in the bend plane, perpendicular to the reach, towards the knee
+    side = cross(direction, normal)  # in the bend plane, perpendicular to the reach, towards the knee
     d = np.clip(distance, np.abs(upper - lower) + 1e-9, upper + lower)
     cos = np.clip((upper**2 + d**2 - lower**2) / (2 * upper * d), -1.0, 1.0)
     sin = np.sqrt(1.0 - cos**2)
@@ -179,10 +179,9 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
 
 def _local_from_global(global_rotations: np.ndarray) -> np.ndarray:
     """(T, J, 3, 3) local rotations of global ones (the inverse of forward kinematics' rotation part)."""
-    local = global_rotations.copy()
-    for j, parent in enumerate(PARENTS[: global_rotations.shape[1]]):
-        if parent >= 0:
-            local[:, j] = np.swapaxes(global_rotations[:, parent], -1, -2) @ global_rotations[:, j]
+    local = global_rotations.copy()  # the root (joint 0) has no parent: its global rotation is its local one
+    parents = PARENTS[1: global_rotations.shape[1]]
+    local[:, 1:] = np.swapaxes(global_rotations[:, parents], -1, -2) @ global_rotations[:, 1:]  # all at once
     return local
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mocap_app.core.rotations import axis_angle_to_matrix
+from mocap_app.core.rotations import axis_angle_to_matrix, cross
 from mocap_app.core.skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS, PARENTS, forward_kinematics
 
 # SMPL-X finger name → Anny (MakeHuman) finger number; Anny's metacarpals move with the wrist.
@@ -118,7 +118,7 @@ def orthonormal_frame(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     e1 = primary / np.maximum(np.linalg.norm(primary, axis=-1, keepdims=True), 1e-12)
     e2 = secondary - (secondary * e1).sum(axis=-1, keepdims=True) * e1
     e2 = e2 / np.maximum(np.linalg.norm(e2, axis=-1, keepdims=True), 1e-12)
-    return np.stack([e1, e2, np.cross(e1, e2)], axis=-1)
+    return np.stack([e1, e2, cross(e1, e2)], axis=-1)
 
 
 def rotation_from_pairs(primary_from: np.ndarray, secondary_from: np.ndarray,

@@ -11,6 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product along the last axis: np.cross's argument handling costs ~15 us a call on small arrays,
+    this ~3 (the same products and differences, so the same bits)."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
 def axis_angle_to_matrix(axis_angle: np.ndarray) -> np.ndarray:
     """(..., 3) axis-angle vectors (radians) → (..., 3, 3) rotation matrices (Rodrigues)."""
     v = np.asarray(axis_angle, dtype=np.float64)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap_app.core.face import ARKIT_INDEX, NUM_ARKIT_SHAPES
+from mocap_app.core.rotations import cross
 
 # MediaPipe face-mesh indices ("left" = the subject's left, on the image's right for a frontal face).
 RIGHT_EYE_OUTER, RIGHT_EYE_INNER, LEFT_EYE_INNER, LEFT_EYE_OUTER = 33, 133, 362, 263
@@ -128,8 +129,7 @@ def head_frame(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     down = mesh[NOSE_TIP] - mesh[FOREHEAD]
     y = down - (down @ x) * x
     y /= np.linalg.norm(y)
-    z = (x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0])  # x × y
-    axes = np.array([x, y, z])
+    axes = np.stack([x, y, cross(x, y)])
     return (mesh - origin) @ axes.T / scale, axes
 
 
