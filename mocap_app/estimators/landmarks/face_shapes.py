@@ -190,8 +190,8 @@ GAZE_LIMIT_RAD = (0.6, 0.5)  # |yaw|, |pitch| an eye turns at most
 PRIOR = 100.0
 # Shapes the head's turns do not imitate get a lighter one: their measures (lip corners down, lips pressed or
 # pushed forward) stay put under turns once the pose is taken out. `eval face` (4 people): frowns' correlation
-# nan (never read) -> 0.85, mouthClose -> 0.57, mouthPucker -> 0.50, MAE 0.038 either way, false activation
-# under head turns 0.024 -> 0.048; the same for eyeWide, squints, stretches or cheekPuff read head turns as them
+# - (never read) -> 0.84/0.86, mouthClose -> 0.62, mouthPucker -> 0.54, MAE 0.038 -> 0.036, false activation
+# under head turns 0.024 unchanged; the same for eyeWide, squints, stretches or cheekPuff read head turns as them
 # (false activation 0.11-0.33), and brows move too little in MediaPipe's mesh to be read at all.
 LIGHT_PRIORS = {"mouthFrownLeft": 10.0, "mouthFrownRight": 10.0, "mouthClose": 10.0, "mouthPucker": 10.0}
 ACTIVE_WEIGHT = 0.3  # read under the strong prior: a shape present
@@ -231,16 +231,17 @@ class FaceResponse:
                                           "neutral": np.round(self.neutral, 5).tolist()}, indent=1) + "\n")
 
     @functools.cached_property
-    def _normal_system(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[float, np.ndarray]]:
+    def _normal_system(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """What `solve` needs that does not change from frame to frame: the normal matrix and the map from a
-        change to the right-hand side (both noise-weighed), the bounds, and each prior's diagonal."""
+        change to the right-hand side (both noise-weighed), the bounds, and the priors' diagonals for picking
+        the shapes present and for refitting them."""
         count = len(self.shapes)
         a = self.matrix / self.noise[:, None]
         low = np.concatenate([np.zeros(count), [-GAZE_LIMIT_RAD[0], -GAZE_LIMIT_RAD[1]]])
         high = np.concatenate([np.ones(count), GAZE_LIMIT_RAD])
-        strength = {prior: np.where(np.arange(count + 2) < count, prior, GAZE_PRIOR) for prior in (PRIOR, REFIT_PRIOR)}
-        strength[PRIOR][:count] = [LIGHT_PRIORS.get(name, PRIOR) for name in self.shapes]
-        return a.T @ a, a.T / self.noise, low, high, strength
+        picking = np.array([LIGHT_PRIORS.get(name, PRIOR) for name in self.shapes] + [GAZE_PRIOR, GAZE_PRIOR])
+        refitting = np.array([REFIT_PRIOR] * count + [GAZE_PRIOR, GAZE_PRIOR])
+        return a.T @ a, a.T / self.noise, low, high, picking, refitting
 
     def solve(self, change: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The shape weights ((len(shapes),) in [0, 1]) and gaze ((2,) yaw, pitch radians) whose responses add up
@@ -248,11 +249,11 @@ class FaceResponse:
         bounded linear least squares — a blink and a squint both narrow the eye, a pucker and a funnel both narrow
         the mouth, and only the mix of every measure tells them apart."""
         count = len(self.shapes)
-        normal, to_target, low, high, strength = self._normal_system
+        normal, to_target, low, high, picking, refitting = self._normal_system
         target = to_target @ change
 
-        def fit(columns: np.ndarray, prior: float) -> np.ndarray:
-            found = box_least_squares(normal[columns][:, columns] + np.diag(strength[prior][columns]),
+        def fit(columns: np.ndarray, prior: np.ndarray) -> np.ndarray:
+            found = box_least_squares(normal[columns][:, columns] + np.diag(prior[columns]),
                                       target[columns], low[columns], high[columns])
             x = np.zeros(count + 2)
             x[columns] = found
@@ -261,8 +262,8 @@ class FaceResponse:
         # A strong prior picks the shapes present, then a light one sets their weights: a prior strong enough
         # to keep noise out would also pull every real weight down by a third.
         everything = np.arange(count + 2)
-        chosen = fit(everything, PRIOR)
-        x = fit(everything[(chosen > ACTIVE_WEIGHT) | (everything >= count)], REFIT_PRIOR)
+        chosen = fit(everything, picking)
+        x = fit(everything[(chosen > ACTIVE_WEIGHT) | (everything >= count)], refitting)
         return x[:count], x[count:]
 
 
