@@ -130,7 +130,7 @@ def _pixelless(width: int, height: int, index: int, timestamp_ns: int) -> Frame:
     return Frame(np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (height, width, 3)), index, timestamp_ns)
 
 
-def _serve(connection, config: AppConfig, orbit_size: tuple[int, int], msaa_samples: int, niceness: int) -> None:
+def _serve(connection, config: AppConfig, orbit_size: tuple[int, int], niceness: int) -> None:
     """The preview process: loads the body, then draws each (result, mode, orbit) it is sent until told to stop.
     Replies: ("progress", line) while loading, then ("ready",) or ("error", message, hint); per request
     ("frame", PreviewFrame) or ("error", message, hint)."""
@@ -139,7 +139,8 @@ def _serve(connection, config: AppConfig, orbit_size: tuple[int, int], msaa_samp
     render = None
     try:
         try:
-            render = RenderThread(config.render.platform, *orbit_size, msaa_samples, vertex_lighting=True).start()
+            render = RenderThread(config.render.platform, *orbit_size, config.render.msaa_samples,
+                                  vertex_lighting=True).start()
             renderer = PreviewRenderer(preview_body(config, lambda line: connection.send(("progress", line))),
                                        render, drawn_skeleton(config))
         except MocapError as exc:
@@ -179,8 +180,7 @@ class PreviewProcess:
         context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt and MediaPipe threads
         self._connection, child = context.Pipe()
         self._process = context.Process(target=_serve, name="mocap preview",
-                                        args=(child, config, orbit_size, config.render.msaa_samples, self.NICENESS),
-                                        daemon=True)
+                                        args=(child, config, orbit_size, self.NICENESS), daemon=True)
         self._process.start()
         child.close()
         deadline = time.monotonic() + start_timeout_s
