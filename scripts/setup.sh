@@ -46,4 +46,9 @@ if (( dev )); then
   [[ -x .venv-bpy/bin/python ]] || "$python" -m venv .venv-bpy
   .venv-bpy/bin/python -m pip install -q --disable-pip-version-check -r requirements-bpy.txt
 fi
+# The free default avatar is built once (about a minute, ~0.8 GB in .cache/anny): the app's first start, exports and
+# the tests then load it in a fraction of a second. A failure here is not fatal: the first use builds it again.
+if ! .venv/bin/python -m mocap_app.body.avatar; then
+  echo "setup: the default avatar was not built now; the app builds it on first use" >&2
+fi
 echo "setup: done (.venv$( (( dev )) && echo ', .venv-bpy'))"

@@ -16,24 +16,28 @@ ARKit shapes exists, so they show only through an `expression_map` the caller su
 Cache: the first build takes about a minute and writes ~0.8 GB (Anny's data) plus Warp's compiled
 skinning kernel. Both go to `AvatarCache` folders (ANNY_CACHE_DIR, WARP_CACHE_PATH, default
 `core.config.cache_home()`: `<repo>/.cache` in a checkout, `~/.cache/mocap` installed), shown by `doctor`.
+What the avatar takes from the built model (`AnnyRig`: mesh, skin, blend shapes, bones; ~9 MB) is kept beside
+them and read back without importing anny, torch or warp: a later load takes ~0.1 s instead of ~4.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import os
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mocap_app.core.config import cache_home
-from mocap_app.core.errors import BodyModelError, DependencyError
+from mocap_app.core.errors import BodyModelError, DependencyError, MocapError
 from mocap_app.core.mesh import BodyMesh
 from mocap_app.core.params import NUM_EXPRESSION, SmplxParams
 from mocap_app.core.rotations import axis_angle_to_matrix
@@ -58,6 +62,8 @@ ANNY_TO_SMPLX = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 # axis divided by the angle the blend shape itself turns the jaw by (signed, fitted at load).
 _JAW_SHAPES = {"jawOpen": 0, "jawLeft": 1, "jawRight": 1}
 
+RIG_FORMAT = 1  # bump when AnnyRig's fields change: older rig files are then rebuilt from Anny
+
 ProgressCallback = Callable[[str], None]
 
 
@@ -76,6 +82,73 @@ class AvatarCache:
         anny = anny_dir or os.environ.get("ANNY_CACHE_DIR") or default / "anny"
         warp = warp_dir or os.environ.get("WARP_CACHE_PATH") or default / "warp"
         return cls(anny_dir=Path(anny).resolve(), warp_dir=Path(warp).resolve())
+
+    @property
+    def rig_path(self) -> Path:
+        """The `AnnyRig` file of the installed anny version."""
+        return self.anny_dir / f"mocap-rig-anny{_installed_anny_version()}-v{RIG_FORMAT}.npz"
+
+
+def _installed_anny_version() -> str:
+    try:
+        return importlib.metadata.version("anny")
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
+
+
+@dataclass(frozen=True)
+class AnnyRig:
+    """What the avatar uses of Anny's built model (default rig, all facial actions), in Anny's axes (z up).
+
+    bone_labels: B names, parents first; bone_parents: (B,) each bone's parent index (-1: the root).
+    facial_action_labels: the 52 ARKit names, in `rest_shapes` order.
+    vertex_bone_indices, vertex_bone_weights: (V, K) int64 / float32, the K bones skinning each vertex.
+    rest_shapes: (53, V, 3) float32 metres: the neutral rest mesh, then each facial action alone at full weight.
+    rest_heads: (B, 3) float32 metres, each bone's head in the rest pose.
+    faces: (F, 3) int32 triangles.
+    """
+
+    bone_labels: tuple[str, ...]
+    bone_parents: tuple[int, ...]
+    facial_action_labels: tuple[str, ...]
+    vertex_bone_indices: np.ndarray
+    vertex_bone_weights: np.ndarray
+    rest_shapes: np.ndarray
+    rest_heads: np.ndarray
+    faces: np.ndarray
+
+    @classmethod
+    def from_model(cls, model: Any, torch: Any) -> AnnyRig:
+        """Read from an `anny.Anny` module (or one answering like it)."""
+        with torch.inference_mode():
+            # One batch: the neutral body, then each facial action alone at full weight.
+            actions = torch.cat([torch.zeros(1, NUM_FACIAL_ACTIONS), torch.eye(NUM_FACIAL_ACTIONS)]).to(model.dtype)
+            out = model(facial_actions=actions)
+        return cls(
+            bone_labels=tuple(model.bone_labels), bone_parents=tuple(int(p) for p in model.bone_parents),
+            facial_action_labels=tuple(model.facial_action_labels),
+            vertex_bone_indices=model.vertex_bone_indices.numpy().astype(np.int64),
+            vertex_bone_weights=model.vertex_bone_weights.numpy().astype(np.float32),
+            rest_shapes=out["rest_vertices"].numpy().astype(np.float32),
+            rest_heads=out["rest_bone_heads"][0].numpy().astype(np.float32),
+            faces=model.get_triangular_faces().numpy().astype(np.int32))
+
+    def save(self, path: Path) -> None:
+        """Written whole or not at all (a temporary file renamed into place)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        with open(partial, "wb") as file:
+            np.savez(file, **{f.name: np.asarray(getattr(self, f.name)) for f in fields(self)})
+        os.replace(partial, path)
+
+    @classmethod
+    def load(cls, path: Path) -> AnnyRig:
+        with np.load(path, allow_pickle=False) as data:
+            values = {f.name: data[f.name] for f in fields(cls)}
+        for name in ("bone_labels", "facial_action_labels"):
+            values[name] = tuple(str(v) for v in values[name])
+        values["bone_parents"] = tuple(int(v) for v in values["bone_parents"])
+        return cls(**values)
 
 
 def _import_anny(cache: AvatarCache) -> Any:
@@ -155,43 +228,38 @@ class AvatarOutput:
 
 
 class _Built:
-    """Everything `AnnyAvatar` derives from the built Anny model (read-only after construction)."""
+    """Everything `AnnyAvatar` derives from Anny's rig (read-only after construction)."""
 
-    def __init__(self, model: Any, torch: Any, target_rest: np.ndarray) -> None:
-        self.model = model
-        labels = list(model.bone_labels)
+    def __init__(self, rig: AnnyRig, target_rest: np.ndarray) -> None:
+        self.rig = rig
+        labels = list(rig.bone_labels)
         mapped = {bone: JOINT_INDEX[joint] for joint, bones in ANNY_BONES_BY_JOINT.items() for bone in bones}
         if set(labels) != set(mapped):
             raise BodyModelError(
                 f"Anny's rig has bones {sorted(set(labels) ^ set(mapped))} that the retargeting map does not "
                 "expect: another anny version?", f"Install the tested version: pip install anny=={ANNY_VERSION}")
         self.bone_joint = np.array([mapped[bone] for bone in labels])
-        self.facial_action_labels: tuple[str, ...] = tuple(model.facial_action_labels)
+        self.facial_action_labels: tuple[str, ...] = rig.facial_action_labels
         # Linear blend skinning as one sparse (V, bones) matmul (scipy: single-threaded, GIL released, 0.7 ms a
         # pose): anny's own (warp) builds its kernel in Python on every call and holds the GIL ~1 ms a pose, and a
         # dense torch matmul's worker threads spin on the cores the live estimator needs.
         import scipy.sparse
 
-        indices = model.vertex_bone_indices.numpy().astype(np.int64)
+        indices = rig.vertex_bone_indices
         self.skin_weights = scipy.sparse.csr_matrix(
-            (model.vertex_bone_weights.numpy().astype(np.float32).ravel(),
-             (np.repeat(np.arange(len(indices)), indices.shape[1]), indices.ravel())),
+            (rig.vertex_bone_weights.ravel(), (np.repeat(np.arange(len(indices)), indices.shape[1]), indices.ravel())),
             shape=(len(indices), len(labels)))
 
-        with torch.inference_mode():
-            # One batch: the neutral body, then each facial action alone at full weight.
-            actions = torch.cat([torch.zeros(1, NUM_FACIAL_ACTIONS), torch.eye(NUM_FACIAL_ACTIONS)]).to(model.dtype)
-            out = model(facial_actions=actions)
-        rest = out["rest_vertices"].numpy().astype(np.float64)
+        rest = rig.rest_shapes.astype(np.float64)
         self.rest_vertices = rest[0]
         self.facial_directions = rest[1:] - rest[:1]  # (52, V, 3), Anny axes
-        self.rest_heads = out["rest_bone_heads"][0].numpy().astype(np.float64)  # Anny axes
-        self.bone_parents = [int(p) for p in model.bone_parents]
+        self.rest_heads = rig.rest_heads.astype(np.float64)  # Anny axes
+        self.bone_parents = list(rig.bone_parents)
         if any(p >= b for b, p in enumerate(self.bone_parents[1:], start=1)):
             raise BodyModelError("Anny's bones are not listed parents first.",
                                  f"Install the tested version: pip install anny=={ANNY_VERSION}")
         heads = self.rest_heads @ ANNY_TO_SMPLX.T
-        faces = model.get_triangular_faces().numpy().astype(np.int32)
+        faces = np.array(rig.faces, dtype=np.int32)
         faces.flags.writeable = False
         self.faces = faces
 
@@ -208,8 +276,7 @@ class _Built:
         self.jaw_angles = self._fit_jaw(smplx_rest, avatar_joints[JOINT_INDEX["jaw"]])
 
         leaves = {}
-        weights = model.vertex_bone_weights.numpy()
-        indices = model.vertex_bone_indices.numpy()
+        weights = rig.vertex_bone_weights
         dominant = indices[np.arange(len(indices)), weights.argmax(1)]
         for j, name in enumerate(JOINT_NAMES):
             if name[-1] == "3" and name.split("_")[0] in ("left", "right"):
@@ -268,7 +335,8 @@ class AnnyAvatar:
         return self._built is not None
 
     def load(self) -> AnnyAvatar:
-        """Build (first run: about a minute, ~0.8 GB cache) or load (about a second) the model."""
+        """Load (~0.1 s, from the rig file of an earlier build) or build (first run: about a minute, ~0.8 GB cache)
+        the model."""
         with self._lock:
             if self._built is None:
                 self._built = self._build()
@@ -276,8 +344,35 @@ class AnnyAvatar:
 
     def _build(self) -> _Built:
         started = time.perf_counter()
-        self._progress(f"Loading the default avatar (Anny); the first run builds it: about a minute and "
-                       f"~0.8 GB in {self.cache.anny_dir}")
+        rig = self._cached_rig()
+        if rig is None:
+            self._progress(f"Building the default avatar (Anny), once: about a minute and ~0.8 GB in "
+                           f"{self.cache.anny_dir}")
+            import torch
+
+            rig = AnnyRig.from_model(self.anny_model(), torch)
+            try:
+                rig.save(self.cache.rig_path)
+            except OSError as exc:  # the next start builds it again; this one goes on
+                logger.warning("could not keep the default avatar's rig in %s: %s", self.cache.rig_path, exc)
+        built = _Built(rig, self.target_rest)
+        self._progress(f"Default avatar ready ({time.perf_counter() - started:.1f} s).")
+        return built
+
+    def _cached_rig(self) -> AnnyRig | None:
+        path = self.cache.rig_path
+        if not path.is_file():
+            return None
+        try:
+            return AnnyRig.load(path)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # unreadable: built again from Anny
+            logger.warning("the default avatar's rig %s is unreadable (%s): building it again", path, exc)
+            return None
+
+    def anny_model(self) -> Any:
+        """Anny's own model (`anny.Anny`, default rig, all facial actions, float32): built on the first call in
+        the cache (about a minute, ~0.8 GB), else loaded from it (a few seconds). Posing goes through the rig;
+        this is for reading more of Anny than the rig holds (phenotypes, its own skinning)."""
         anny = _import_anny(self.cache)
         import torch
 
@@ -288,8 +383,7 @@ class AnnyAvatar:
         anny_logger.setLevel(logging.INFO)
         anny_logger.propagate = False  # its lines reach the user once, through `progress`
         try:
-            model = anny.Anny(rig="anny", facial_actions="all").to(torch.float32).eval()
-            built = _Built(model, torch, self.target_rest)
+            return anny.Anny(rig="anny", facial_actions="all").to(torch.float32).eval()
         except OSError as exc:
             raise BodyModelError(f"Could not build the default avatar in {self.cache.anny_dir}: {exc}.",
                                  "It needs ~0.8 GB of free space there; set ANNY_CACHE_DIR to another "
@@ -298,8 +392,6 @@ class AnnyAvatar:
             anny_logger.removeHandler(handler)
             anny_logger.setLevel(previous_level)
             anny_logger.propagate = previous_propagate
-        self._progress(f"Default avatar ready ({time.perf_counter() - started:.1f} s).")
-        return built
 
     def _require(self) -> _Built:
         return self._built if self._built is not None else self.load()._built  # type: ignore[return-value]
@@ -311,9 +403,9 @@ class AnnyAvatar:
         return other
 
     @property
-    def model(self) -> Any:
-        """The underlying `anny.Anny` module (bone labels, skinning weights); loads it if needed."""
-        return self._require().model
+    def rig(self) -> AnnyRig:
+        """What the avatar uses of Anny (bone labels, skinning weights, rest shapes); loads it if needed."""
+        return self._require().rig
 
     @property
     def faces(self) -> np.ndarray:
@@ -341,7 +433,7 @@ class AnnyAvatar:
 
     @property
     def bone_joints(self) -> np.ndarray:
-        """(B,) smplx joint index that drives each of Anny's bones (`model.bone_labels` order)."""
+        """(B,) smplx joint index that drives each of Anny's bones (`rig.bone_labels` order)."""
         return _read_only_view(self._require().bone_joint)
 
     def rest_joints(self) -> np.ndarray:
@@ -420,3 +512,11 @@ class AnnyAvatar:
         out = self.forward(items)
         return [BodyMesh(out.vertices[i], self.faces, out.joints[i], track_id=p.track_id)
                 for i, p in enumerate(items)]
+
+
+if __name__ == "__main__":  # `python -m mocap_app.body.avatar`: build the avatar now (scripts/setup.sh does)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        AnnyAvatar(progress=print).load()
+    except MocapError as exc:
+        sys.exit(f"error: {exc.message}\nhint: {exc.hint}")

@@ -94,9 +94,9 @@ def smplx_skinned_body(model: SmplxModel, clip: MotionClip) -> SkinnedBody:
 
 def avatar_skinned_body(avatar: AnnyAvatar, clip: MotionClip) -> SkinnedBody:
     """The default avatar in the T-pose of its rest alignment, weights on SMPL-X joints (see module doc)."""
-    rig = avatar.model
-    bone_weights = rig.vertex_bone_weights.numpy().astype(np.float64)  # (V, K) K influences per vertex
-    bone_indices = rig.vertex_bone_indices.numpy()
+    rig = avatar.rig
+    bone_weights = rig.vertex_bone_weights.astype(np.float64)  # (V, K) K influences per vertex
+    bone_indices = rig.vertex_bone_indices
     # The rest pose of `bone_transforms`: all rotations zero, no translation → the aligned T-pose.
     neutral = SmplxParams.neutral(CameraIntrinsics.from_fov(2, 2), transl=np.zeros(3))
     transforms = avatar.bone_transforms([neutral])[0][0]  # (B, 4, 4) Anny rest → T-pose, smplx axes

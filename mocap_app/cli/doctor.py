@@ -118,16 +118,18 @@ def _avatar_check() -> Check:
     """The free default avatar: built already, or built (once, about a minute) on first use."""
     from mocap_app.body.avatar import AvatarCache
 
-    cache = AvatarCache.resolve()
-    built = sum(p.stat().st_size for p in cache.anny_dir.rglob("*.safetensors")) if cache.anny_dir.is_dir() else 0
     if importlib.util.find_spec("anny") is None:
         return Check("Default avatar (Anny)", "fail", "the anny package is not installed",
                      "pip install -r requirements.txt")
-    if built:
-        return Check("Default avatar (Anny)", "ok", f"built, {built / 1e9:.2f} GB cache in {cache.anny_dir}")
+    cache = AvatarCache.resolve()
+    built = sum(p.stat().st_size for p in cache.anny_dir.rglob("*.safetensors")) if cache.anny_dir.is_dir() else 0
+    rig = cache.rig_path
+    if rig.is_file():
+        return Check("Default avatar (Anny)", "ok",
+                     f"built: {rig} ({rig.stat().st_size / 1e6:.0f} MB; Anny's data {built / 1e9:.2f} GB beside it)")
     return Check("Default avatar (Anny)", "info", f"not built yet (cache folder {cache.anny_dir})",
                  "Nothing to do: the first run builds it (about a minute, ~0.8 GB there; set ANNY_CACHE_DIR to "
-                 "put it elsewhere).")
+                 "put it elsewhere), or build it now: python -m mocap_app.body.avatar")
 
 
 def _camera_checks(settings: CaptureConfig) -> list[Check]:

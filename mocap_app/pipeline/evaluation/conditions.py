@@ -23,6 +23,7 @@ body joints (mm; both poses on the true skeleton, pelvis on pelvis, as `eval syn
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -172,16 +173,24 @@ class _PhenotypeModel:
 
 def shaped_avatar(base, phenotype: dict[str, float]):  # (AnnyAvatar, ...) -> AnnyAvatar
     """`base` (a loaded `AnnyAvatar`) rebuilt with other Anny phenotype values: its own rest mesh, skeleton and
-    rest alignment, sharing the loaded model. Reaches into `body.avatar` (no phenotype option there yet)."""
+    rest alignment, from Anny's model (loaded once). Reaches into `body.avatar` (no phenotype option there yet)."""
     if not phenotype:
         return base
     import torch
 
-    from mocap_app.body.avatar import AnnyAvatar, _Built
+    from mocap_app.body.avatar import AnnyAvatar, AnnyRig, _Built
 
     avatar = AnnyAvatar(base.cache, base.target_rest, None, progress=lambda line: None)
-    avatar._built = _Built(_PhenotypeModel(base.model, torch, phenotype), torch, base.target_rest)
+    model = _anny_model(base.cache)
+    avatar._built = _Built(AnnyRig.from_model(_PhenotypeModel(model, torch, phenotype), torch), base.target_rest)
     return avatar
+
+
+@functools.lru_cache(maxsize=1)
+def _anny_model(cache):  # (AvatarCache) -> anny.Anny, loaded once for every shaped avatar of a run
+    from mocap_app.body.avatar import AnnyAvatar
+
+    return AnnyAvatar(cache, progress=lambda line: None).anny_model()
 
 
 @dataclass
@@ -195,8 +204,7 @@ class _Body:
 
 
 def _body(avatar) -> _Body:
-    model = avatar.model
-    weights, indices = model.vertex_bone_weights.numpy(), model.vertex_bone_indices.numpy()
+    weights, indices = avatar.rig.vertex_bone_weights, avatar.rig.vertex_bone_indices
     dominant_bone = indices[np.arange(len(indices)), weights.argmax(1)]
     names = {index: name for name, index in JOINT_INDEX.items()}
     part_of_vertex = np.array([_PART_OF_JOINT.get(names[int(j)], "skin") for j in avatar.bone_joints[dominant_bone]])
