@@ -33,6 +33,8 @@ import numpy as np
 from mocap_app.core.params import NUM_EXPRESSION
 from mocap_app.core.skeleton import JOINT_INDEX
 
+from .smplx_files import smplx_model_path
+
 if TYPE_CHECKING:  # torch and smplx load in ~1.5 s: only a user with SMPL-X's files pays for them
     from .smplx_model import SmplxModel
 
@@ -111,8 +113,8 @@ class FaceLandmarkModel:
 
 def smplx_face_model(body_models: Path, gender: str = "neutral") -> FaceLandmarkModel | None:
     """The face landmarks of the user's SMPL-X model in `body_models`, or None when that file is not there."""
-    from .smplx_model import SmplxModel, smplx_model_path
-
     if not smplx_model_path(body_models, gender).is_file():
         return None
+    from .smplx_model import SmplxModel
+
     return FaceLandmarkModel.from_smplx(SmplxModel(body_models, gender))

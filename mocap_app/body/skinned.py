@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,7 +35,10 @@ from mocap_app.core.params import MotionClip, SmplxParams
 from mocap_app.core.skeleton import NUM_JOINTS
 
 from .avatar import AnnyAvatar
-from .smplx_model import SmplxModel
+from .smplx_files import available_genders
+
+if TYPE_CHECKING:  # torch and smplx: imported when a SMPL-X body is made
+    from .smplx_model import SmplxModel
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +131,9 @@ def skinned_body(clip: MotionClip, source: str, body_models: Path,
     "auto" (SMPL-X when that file exists, else the avatar)."""
     if source not in MESH_SOURCES:
         raise ConfigError(f"Unknown mesh source {source!r}.", f"Choose one of {', '.join(MESH_SOURCES)}.")
-    if source == "smplx" or (source == "auto" and clip.gender in SmplxModel.available_genders(body_models)):
+    if source == "smplx" or (source == "auto" and clip.gender in available_genders(body_models)):
+        from .smplx_model import SmplxModel
+
         return smplx_skinned_body(SmplxModel(body_models, clip.gender), clip)
     if source == "auto":
         logger.info("no SMPL-X %s model in %s: using the default avatar", clip.gender, body_models)

@@ -28,9 +28,10 @@ from mocap_app.core.mesh import BodyMesh
 from mocap_app.core.params import NUM_BETAS, NUM_EXPRESSION, PARAM_FIELDS, MotionClip, SmplxParams
 from mocap_app.core.skeleton import NUM_JOINTS
 
+from .smplx_files import available_genders, smplx_model_path
+
 logger = logging.getLogger(__name__)
 
-GENDERS = ("neutral", "male", "female")
 DOWNLOAD_URL = "https://smpl-x.is.tue.mpg.de"
 NUM_VERTICES = 10475
 # Arrays smplx reads from the file, with the shape each must have ("V" = vertex count, "K" >= 20
@@ -50,13 +51,6 @@ REQUIRED_KEYS: dict[str, tuple[int | str, ...]] = {
     "lmk_faces_idx": ("L",),
     "lmk_bary_coords": ("L", 3),
 }
-
-
-def smplx_model_path(body_models: Path, gender: str = "neutral") -> Path:
-    """`body_models/smplx/SMPLX_<GENDER>.npz` — where the app looks for one gender's model file."""
-    if gender not in GENDERS:
-        raise BodyModelError(f"Unknown SMPL-X gender {gender!r}.", f"Choose one of {', '.join(GENDERS)}.")
-    return Path(body_models) / "smplx" / f"SMPLX_{gender.upper()}.npz"
 
 
 def _get_files_hint(path: Path) -> str:
@@ -157,7 +151,7 @@ class SmplxModel:
     @classmethod
     def available_genders(cls, body_models: Path) -> list[str]:
         """Genders whose model file is present in `body_models` (not checked for damage)."""
-        return [g for g in GENDERS if smplx_model_path(body_models, g).is_file()]
+        return available_genders(body_models)
 
     def forward(self, params: SmplxParams | Sequence[SmplxParams] | MotionClip) -> SmplxOutput:
         """Pose the model: vertices (N, V, 3) and joints (N, 55, 3), camera frame, metres."""

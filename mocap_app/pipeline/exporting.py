@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap_app.body.feet import check_feet_mode, clean_feet
+from mocap_app.body.smplx_files import available_genders
 from mocap_app.core.errors import ClipFormatError, ConfigError, ExportError
 from mocap_app.core.mesh import SkinnedMesh
 from mocap_app.core.params import MotionClip
@@ -60,12 +61,10 @@ def rest_joints_for(clip: MotionClip, path: Path | None, body_models: Path) -> n
         except (OSError, ValueError) as exc:
             raise ExportError(f"Cannot read rest joints from {path} ({exc}).",
                               "Pass a .npy file holding a (55, 3) float array in metres.") from exc
-    # Importing the body model costs seconds (torch): look for model files first.
-    if any((body_models / "smplx").glob("SMPLX_*.npz")):
-        from mocap_app.body.smplx_model import SmplxModel
+    if clip.gender in available_genders(body_models):
+        from mocap_app.body.smplx_model import SmplxModel  # torch: seconds to import, only when it is used
 
-        if clip.gender in SmplxModel.available_genders(body_models):
-            return SmplxModel(body_models, clip.gender).rest_joints(betas=clip.betas.mean(axis=0))
+        return SmplxModel(body_models, clip.gender).rest_joints(betas=clip.betas.mean(axis=0))
     logger.info("no SMPL-X %s model in %s: bones use the reference adult skeleton", clip.gender, body_models)
     return None
 
