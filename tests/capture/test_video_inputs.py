@@ -315,3 +315,26 @@ def test_image_folder_applies_exif_orientation(tmp_path: Path) -> None:
     assert (source.info.width, source.info.height) == (240, 320)
     first, second = (f.image.astype(int) for f in read_all(source))
     assert np.abs(first - second).mean() < 4 and source.letterboxed == 0
+
+
+def _decoder_threads() -> int:
+    """FFmpeg's frame threads in this process (Linux names them av:<codec>:df<k>)."""
+    tasks = Path("/proc/self/task")
+    return sum((task / "comm").read_text().startswith("av:") for task in tasks.iterdir())
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through Linux's /proc")
+def test_closing_a_video_stops_its_decoder_threads() -> None:
+    import gc
+
+    sample = Path(__file__).resolve().parents[2] / "assets" / "samples" / "demo.mp4"
+    gc.disable()  # the leak was a reference cycle: without the collector, only close() can free the threads
+    try:
+        before = _decoder_threads()
+        for _ in range(3):
+            video = VideoFileSource(sample)
+            assert video.read() is not None
+            video.close()
+        assert _decoder_threads() == before
+    finally:
+        gc.enable()
