@@ -28,7 +28,7 @@ from mocap_app.core.mesh import BodyMesh
 from mocap_app.core.params import NUM_BETAS, NUM_EXPRESSION, PARAM_FIELDS, MotionClip, SmplxParams
 from mocap_app.core.skeleton import NUM_JOINTS
 
-from .smplx_files import available_genders, smplx_model_path
+from .smplx_files import smplx_model_path
 
 logger = logging.getLogger(__name__)
 
@@ -147,11 +147,6 @@ class SmplxModel:
         self.hand_mean: np.ndarray = hand_mean
         """(2, 15, 3) float32 axis-angle: the model's mean left and right hand poses (see module doc)."""
         logger.debug("loaded SMPL-X %s from %s (%d vertices)", gender, self.path, num_vertices)
-
-    @classmethod
-    def available_genders(cls, body_models: Path) -> list[str]:
-        """Genders whose model file is present in `body_models` (not checked for damage)."""
-        return available_genders(body_models)
 
     def forward(self, params: SmplxParams | Sequence[SmplxParams] | MotionClip) -> SmplxOutput:
         """Pose the model: vertices (N, V, 3) and joints (N, 55, 3), camera frame, metres."""

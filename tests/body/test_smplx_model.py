@@ -9,6 +9,7 @@ import smplx
 import torch
 from scipy.spatial.transform import Rotation
 
+from mocap_app.body.smplx_files import available_genders
 from mocap_app.body.smplx_model import DOWNLOAD_URL, SmplxModel, smplx_model_path
 from mocap_app.core.errors import BodyModelError
 from mocap_app.core.frames import CameraIntrinsics
@@ -118,7 +119,7 @@ def test_meshes_share_the_model_faces_and_carry_joints_and_track(smplx_model: Sm
 def test_genders_load_from_their_own_file(smplx_body_models: Path, tmp_path: Path) -> None:
     (tmp_path / "smplx").mkdir()
     shutil.copy(smplx_model_path(smplx_body_models), smplx_model_path(tmp_path, "female"))
-    assert SmplxModel.available_genders(tmp_path) == ["female"]
+    assert available_genders(tmp_path) == ["female"]
     assert SmplxModel(tmp_path, "female").path.name == "SMPLX_FEMALE.npz"
     with pytest.raises(BodyModelError, match="SMPLX_MALE.npz does not exist"):
         SmplxModel(tmp_path, "male")
