@@ -155,10 +155,10 @@ class VideoFileSource:
         try:
             first = self._next_image()
         except BaseException:
-            self._container.close()
+            self.close()
             raise
         if first is None:
-            self._container.close()
+            self.close()
             raise CaptureError(f"{self.path} contains no decodable video frames.", hint)
         self._pending: tuple[np.ndarray, int] | None = (first, self._next_timestamp_ns(self._pts))
         if not trusted:
