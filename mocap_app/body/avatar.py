@@ -16,7 +16,7 @@ ARKit shapes exists, so they show only through an `expression_map` the caller su
 Cache: the first build takes about a minute and writes ~0.8 GB (Anny's data) plus Warp's compiled
 skinning kernel. Both go to `AvatarCache` folders (ANNY_CACHE_DIR, WARP_CACHE_PATH, default
 `core.config.cache_home()`: `<repo>/.cache` in a checkout, `~/.cache/mocap` installed), shown by `doctor`.
-What the avatar takes from the built model (`AnnyRig`: mesh, skin, blend shapes, bones; ~9 MB) is kept beside
+What the avatar takes from the built model (`AnnyRig`: mesh, skin, blend shapes, bones; ~11 MB) is kept beside
 them and read back without importing anny, torch or warp: a later load takes ~0.1 s instead of ~4.
 """
 
