@@ -60,8 +60,9 @@ class SubjectConfig:
         its region, so it cannot drift towards someone crossing.
     max_missed_frames: frames the subject may go undetected and still be followed by position (their box
         predicted); beyond, they are lost and only appearance brings them back.
-    detect_every: while the subject is followed, the detector looks for them every this many frames (by frame
-        index); on the frames between, right after a match, their box is the prediction from their velocity.
+    detect_every: while the subject is followed, the detector looks for them in every this many frames it is
+        given (a live run skips the frames its estimators had no time for); on the frames between, right after a
+        match in the frame before, their box is the prediction from their velocity.
         Every 2nd frame keeps the default pipeline within 15 % of its cost without a detector (a pass on the region
         costs a fifth to a third of MediaPipe holistic). The estimator still needs to find a body in that box.
     tile_every: while nobody is followed and a whole-frame pass finds nobody, search tiles every this many frames
@@ -170,6 +171,8 @@ class SubjectFollower:
         self._tracker = IouTracker()
         self._subject: _Subject | None = None
         self._select_point: tuple[float, float] | None = None
+        self._calls = 0  # frames given so far (a file's: its frame index)
+        self._previous_index: int | None = None
 
     # -- public ------------------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -189,7 +192,9 @@ class SubjectFollower:
     def detect(self, frame: Frame) -> list[Detection]:
         rgb = frame.rgb
         subject = self._subject
-        if subject is not None and frame.index - subject.last_frame == 1 and frame.index % self.config.detect_every:
+        calls, self._calls = self._calls, self._calls + 1
+        previous, self._previous_index = self._previous_index, frame.index
+        if subject is not None and subject.last_frame == previous and calls % self.config.detect_every:
             # Matched in the previous frame: where they are now is predicted, the detector checks on the next one.
             box = self._predicted(subject, frame.index).astype(np.float32)
             return [Detection(box, subject.score, track_id=subject.track_id)]

@@ -21,7 +21,7 @@ from mocap_app.core.channel import Channel
 from mocap_app.core.frames import Detection, Frame
 from mocap_app.core.params import SmplxParams
 
-from .stages import RoundRobinStage, Stage, StageTiming
+from .stages import NewestFirstStage, RoundRobinStage, Stage, StageTiming
 
 LIVE_QUEUE_SIZE = 1  # items a live channel holds: the newest
 
@@ -103,19 +103,23 @@ class Pipeline:
         self.detector, self.tracker, self.smoother = detector, tracker, smoother
         self.sinks = list(sinks or [])
         live = capture.source.info.is_live if live is None else live
-        # Live: each stage hands on only the newest item, so a slow stage costs dropped frames, not latency.
+        # Live: the capture queue keeps the newest frame, so a slow estimator costs dropped frames, not latency;
+        # after the estimators nothing is dropped (the work is done: a take records every estimated frame).
         capacity = LIVE_QUEUE_SIZE if live else queue_size
-        make = lambda: Channel(capacity, drop_oldest=live)  # noqa: E731
-        self._persons_ch: Channel[tuple[Frame, list[Detection]]] = make()
+        make = lambda: Channel(capacity)  # noqa: E731
         self._estimates_ch: Channel[tuple[Frame, list[Detection], list[SmplxParams]]] = make()
         self._smoothed_ch: Channel[FrameResult] = make()
-        self._results_ch: Channel[FrameResult] = Channel(capacity, drop_oldest=live)
+        self._results_ch: Channel[FrameResult] = make()
+        works = [functools.partial(self._estimate, e) for e in estimators]
+        if live and len(works) > 1:  # each free worker takes the newest frame: nothing detected is dropped
+            front = [NewestFirstStage("estimate", "detect", self._detect, works, capture.frames, self._estimates_ch)]
+        else:
+            persons_ch: Channel[tuple[Frame, list[Detection]]] = Channel(capacity, drop_oldest=live)
+            front = [Stage("detect", self._detect, capture.frames, persons_ch),
+                     Stage("estimate", works[0], persons_ch, self._estimates_ch) if len(works) == 1 else
+                     RoundRobinStage("estimate", works, persons_ch, self._estimates_ch)]
         self._stages = [
-            Stage("detect", self._detect, capture.frames, self._persons_ch),
-            (Stage("estimate", functools.partial(self._estimate, estimators[0]), self._persons_ch, self._estimates_ch)
-             if len(estimators) == 1 else
-             RoundRobinStage("estimate", [functools.partial(self._estimate, e) for e in estimators],
-                             self._persons_ch, self._estimates_ch)),
+            *front,
             Stage("smooth", self._smooth, self._estimates_ch, self._smoothed_ch),
             Stage("sinks", self._feed_sinks, self._smoothed_ch, self._results_ch, on_close=self._close_sinks),
         ]
@@ -185,12 +189,12 @@ class Pipeline:
             frames += 1
             if on_result is not None:
                 on_result(result)
-        return PipelineReport(frames, time.perf_counter() - start, [s.timing for s in self._stages],
+        return PipelineReport(frames, time.perf_counter() - start, self.stage_timings(),
                               self.capture.stats, dict(self._frames_per_track), self._cancelled.is_set())
 
     def stage_timings(self) -> list[StageTiming]:
         """Busy time per stage so far (readable while running)."""
-        return [s.timing for s in self._stages]
+        return [t for s in self._stages for t in s.timings]
 
     def cancel(self) -> None:
         """End the run early (thread-safe): stages stop, sinks are closed, recorded frames kept."""

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mocap_app.capture import CaptureThread, VideoFileSource
+from mocap_app.capture.replay import LiveReplaySource
 from mocap_app.core import CameraIntrinsics, Detection, Frame, SmplxParams
 from mocap_app.pipeline.runner import FrameResult, Pipeline
 from tests.capture.conftest import write_video
@@ -159,4 +160,96 @@ def test_ctrl_c_with_parallel_workers_ends_every_thread_within_two_seconds(video
         pipeline.run(interrupt)
     assert time.monotonic() - start < 2.0
     assert sink.aborted and not sink.closed
+    assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
+
+
+class CountingDetector:
+    """Records the frames it is given (in the order given) and what it handed on."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def detect(self, frame: Frame) -> list[Detection]:
+        self.seen.append(frame.index)
+        time.sleep(0.002)
+        return [Detection(np.array([0, 0, 10, 20]), 0.9)]
+
+
+class AgeRecorder(SlowEstimator):
+    """Records how old each frame is when its estimate starts (capture clock: perf_counter_ns)."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(delay_s)
+        self.ages_ms: list[float] = []
+
+    def estimate(self, frame: Frame, persons: list[Detection]) -> list[SmplxParams]:
+        self.ages_ms.append((time.perf_counter_ns() - frame.timestamp_ns) / 1e6)
+        return super().estimate(frame, persons)
+
+
+class FailingOnCall(SlowEstimator):
+    """Fails on its `fail_on`-th call (live runs skip frames, so a frame index may never come)."""
+
+    def __init__(self, delay_s: float, fail_on: int | None = None) -> None:
+        super().__init__(delay_s)
+        self.calls, self.fail_on = 0, fail_on
+
+    def estimate(self, frame: Frame, persons: list[Detection]) -> list[SmplxParams]:
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise RuntimeError(f"estimator broke at frame {frame.index}")
+        return super().estimate(frame, persons)
+
+
+def live_capture(video: Path) -> CaptureThread:
+    """The 30 fps test clip played once as a camera (drop-oldest, one frame queued)."""
+    return CaptureThread(LiveReplaySource(video, loop=False), queue_size=1)
+
+
+def test_live_workers_take_the_newest_frame_and_drop_nothing_they_started(video: Path) -> None:
+    """Two workers at 100 ms a frame against a 30 fps camera: frames are dropped at the camera only. Every frame
+    detected is estimated, every estimate reaches the sinks in order (a take records them all)."""
+    detector, sink = CountingDetector(), RecordingSink()
+    workers = [AgeRecorder(0.1), AgeRecorder(0.1)]
+    pipeline = Pipeline(live_capture(video), workers, detector=detector, sinks=[sink])
+    results: list[FrameResult] = []
+    report = pipeline.run(results.append)
+    indices = [r.frame.index for r in results]
+    assert indices == detector.seen == sink.frames and sink.closed
+    assert indices == sorted(set(indices)) and 15 <= len(indices) <= 32  # 1.3 s of video, 20 estimates a second
+    assert report.capture.dropped == 40 - len(indices)
+    timings = {t.name: t.items for t in report.stages}
+    assert timings["detect"] == timings["estimate"] == timings["smooth"] == len(indices)
+    # A free worker takes the frame captured last: under a frame period (33 ms) plus the detection (2 ms) old,
+    # against up to 200 ms with two frames queued per worker. 80: scheduling on a loaded 2-core CI machine.
+    ages = [age for w in workers for age in w.ages_ms]
+    assert len(ages) == len(indices) and max(ages) < 80.0, sorted(ages)[-5:]
+    assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
+
+
+def test_a_live_worker_error_reaches_the_caller_after_the_frames_taken_before_it(video: Path) -> None:
+    sink = RecordingSink()
+    workers = [FailingOnCall(0.03), FailingOnCall(0.05, fail_on=3)]
+    pipeline = Pipeline(live_capture(video), workers, detector=CountingDetector(), sinks=[sink])
+    with pytest.raises(RuntimeError, match="broke at frame") as failure:
+        pipeline.run()
+    failed_at = int(str(failure.value).rsplit(" ", 1)[1])
+    delivered = pipeline.detector.seen[:pipeline.detector.seen.index(failed_at)]
+    assert sink.frames == delivered and len(delivered) >= 3 and sink.aborted and not sink.closed
+    assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
+
+
+def test_cancelling_a_live_run_with_parallel_workers_ends_every_thread_at_once(video: Path) -> None:
+    sink = RecordingSink()
+    pipeline = Pipeline(CaptureThread(LiveReplaySource(video, loop=True), queue_size=1),
+                        [SlowEstimator(0.05), SlowEstimator(0.05)], detector=CountingDetector(), sinks=[sink])
+
+    def cancel_after_five(result: FrameResult) -> None:
+        if len(sink.frames) == 5:
+            pipeline.cancel()
+
+    start = time.monotonic()
+    report = pipeline.run(cancel_after_five)
+    assert report.cancelled and time.monotonic() - start < 2.0
+    assert sink.frames == sorted(sink.frames) and len(sink.frames) >= 5 and sink.aborted
     assert not [t for t in threading.enumerate() if t.name.startswith(("stage", "capture"))]
