@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from mocap_app.render.geometry import OrbitView
+from mocap_app.render.layer import PeopleLayer
 
 
 def _resized(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -22,25 +23,17 @@ def _resized(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(pixels, size, interpolation=cv2.INTER_LINEAR)
 
 
-def _premultiplied(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W, 4) uint8 straight RGBA -> (H, W, 3) premultiplied BGR and (H, W, 3) 255 - alpha: what a frame is
-    blended with (premultiplied colour also resizes without dark fringes)."""
-    premultiplied = cv2.cvtColor(rgba, cv2.COLOR_RGBA2mRGBA)
-    return (cv2.cvtColor(premultiplied, cv2.COLOR_RGBA2BGR),
-            cv2.cvtColor(cv2.bitwise_not(premultiplied[:, :, 3]), cv2.COLOR_GRAY2BGR))
-
-
 class ImageView(QWidget):
     """Paints the newest image, scaled to fit with its aspect ratio kept, and over it the newest layer (the people).
     `painted(timestamp_ns, layer_timestamp_ns, paint_ns)` after each paint of a new image: the image's capture
     timestamp, that of the frame the layer was drawn for (None: no layer) and the moment it was painted
     (perf_counter_ns).
 
-    Images are scaled to the view's size and blended with the layer when they arrive, by OpenCV, into the
-    screen's own pixel format (32-bit xRGB), and painted as one plain copy. QPainter converts and blends while
-    holding Python's GIL (a 640x480 RGB frame and its layer: the window thread held the GIL 14 % of the time,
-    time the estimator's Python waited for); OpenCV releases it and uses SIMD (~1 ms a frame). After a resize,
-    the view scales what it has until the next image comes."""
+    Images are scaled to the view's size when they arrive, by OpenCV, into the screen's own pixel format (32-bit
+    xRGB), the layer (`PeopleLayer`: premultiplied, cut to the people) blended over its box only, and painted as
+    one plain copy. QPainter converts and blends while holding Python's GIL (a 640x480 RGB frame and its layer:
+    the window thread held the GIL 14 % of the time, time the estimator's Python waited for); OpenCV releases it
+    and uses SIMD. After a resize, the view scales what it has until the next image comes."""
 
     painted = Signal(object, object, object)  # Python ints: nanosecond stamps overflow Qt's int
     clicked = Signal(float, float)  # a left click, in image pixels
@@ -48,11 +41,13 @@ class ImageView(QWidget):
     def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._source: np.ndarray | None = None  # (H, W, 3) uint8 RGB as given (frames are never written to)
-        self._frame_bgr: np.ndarray | None = None  # the image at its size on screen
+        self._frame_bgrx: np.ndarray | None = None  # (h, w, 4) the image at its size on screen
         self._shown: QImage | None = None  # the image with the layer over it, as painted
         self._shown_pixels: np.ndarray | None = None  # (h, w, 4) BGRx bytes `_shown` wraps
-        self._layer_source: np.ndarray | None = None  # (H, W, 4) straight RGBA
-        self._layer: tuple[np.ndarray, np.ndarray] | None = None  # premultiplied BGR, 255 - alpha; shown size
+        self._layer_source: PeopleLayer | None = None
+        # At the size on screen: (x, y, premultiplied BGRx, 255 - alpha in all 4 channels), for a view of `size`.
+        self._layer: tuple[int, int, np.ndarray, np.ndarray] | None = None
+        self._layer_size: tuple[int, int] | None = None
         self._layer_stamp: int | None = None
         self._stamp: int | None = None
         self._placeholder = placeholder
@@ -61,34 +56,45 @@ class ImageView(QWidget):
 
     def set_image(self, rgb: np.ndarray, timestamp_ns: int | None = None) -> None:
         self._source, self._stamp = rgb, timestamp_ns
-        self._frame_bgr = cv2.cvtColor(_resized(rgb, self._shown_size()), cv2.COLOR_RGB2BGR)
-        if self._layer is not None and self._layer[0].shape != self._frame_bgr.shape:
+        size = self._shown_size()
+        self._frame_bgrx = cv2.cvtColor(_resized(rgb, size), cv2.COLOR_RGB2BGRA)
+        if self._layer_source is not None and self._layer_size != size:
             self._fit_layer()
         self._compose()
 
-    def set_layer(self, rgba: np.ndarray | None, timestamp_ns: int | None = None) -> None:
-        """The people's layer ((H, W, 4) RGBA of the image's size), or None to show the image alone."""
-        self._layer_source = rgba
-        self._layer_stamp = timestamp_ns if rgba is not None else None
+    def set_layer(self, layer: PeopleLayer | None, timestamp_ns: int | None = None) -> None:
+        """The people's layer (drawn for a frame of the image's size), or None to show the image alone."""
+        self._layer_source = layer
+        self._layer_stamp = timestamp_ns if layer is not None else None
         self._fit_layer()
-        if self._frame_bgr is not None:
+        if self._frame_bgrx is not None:
             self._compose()
 
     def _fit_layer(self) -> None:
-        if self._layer_source is None or self._source is None \
-                or self._layer_source.shape[:2] != self._source.shape[:2]:
-            self._layer = None
+        layer, self._layer, self._layer_size = self._layer_source, None, None
+        if layer is None or self._source is None or layer.frame_size != self._source.shape[1::-1]:
             return
-        colour, clear = _premultiplied(self._layer_source)
         size = self._shown_size()
-        self._layer = _resized(colour, size), _resized(clear, size)
+        scale_x, scale_y = size[0] / layer.frame_size[0], size[1] / layer.frame_size[1]
+        height, width = layer.rgba.shape[:2]
+        x0, y0 = int(layer.x * scale_x), int(layer.y * scale_y)
+        x1 = min(int(np.ceil((layer.x + width) * scale_x)), size[0])
+        y1 = min(int(np.ceil((layer.y + height) * scale_y)), size[1])
+        if x1 <= x0 or y1 <= y0:
+            return
+        rgba = _resized(layer.rgba, (x1 - x0, y1 - y0))
+        clear = cv2.cvtColor(cv2.bitwise_not(np.ascontiguousarray(rgba[:, :, 3])), cv2.COLOR_GRAY2BGRA)
+        self._layer = x0, y0, cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA), clear
+        self._layer_size = size
 
     def _compose(self) -> None:
-        frame = self._frame_bgr
-        if self._layer is not None:  # premultiplied "over": layer + frame * (255 - alpha) / 255
-            colour, clear = self._layer
-            frame = cv2.add(cv2.multiply(frame, clear, scale=1.0 / 255.0), colour)
-        self._shown_pixels = cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)
+        frame = self._frame_bgrx
+        if self._layer is not None:  # premultiplied "over" in the layer's box: layer + frame * (255 - alpha) / 255
+            x, y, colour, clear = self._layer
+            frame = frame.copy()
+            box = frame[y:y + colour.shape[0], x:x + colour.shape[1]]
+            box[:] = cv2.add(cv2.multiply(box, clear, scale=1.0 / 255.0), colour)
+        self._shown_pixels = frame
         height, width = self._shown_pixels.shape[:2]
         self._shown = QImage(self._shown_pixels.data, width, height, 4 * width, QImage.Format.Format_RGB32)
         self.update()

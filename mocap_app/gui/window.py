@@ -441,7 +441,7 @@ class MainWindow(QMainWindow):
         if frame is None:
             return
         self.last_preview = frame
-        self.camera_view.set_layer(frame.layer_rgba, frame.timestamp_ns)
+        self.camera_view.set_layer(frame.layer, frame.timestamp_ns)
         if frame.orbit_rgb is not None:
             self.orbit_view.set_image(frame.orbit_rgb)
         if self.record_button.isChecked() and self.controller.session is not None:

@@ -27,6 +27,7 @@ from mocap_app.core.errors import MocapError
 from mocap_app.core.frames import Frame
 from mocap_app.core.skeleton import PARENTS
 from mocap_app.render.geometry import OrbitView, track_color
+from mocap_app.render.layer import PeopleLayer
 from mocap_app.render.thread import RenderThread
 
 from .process import build_body, drawn_skeleton
@@ -41,12 +42,12 @@ _BODY_BONES = [(j, int(PARENTS[j])) for j in range(1, 22)]  # pelvis..wrists: wh
 
 @dataclass(frozen=True)
 class PreviewFrame:
-    """layer_rgba: (H, W, 4) uint8 straight-alpha drawing of the people for the camera view, or None (overlay off,
-    nobody); orbit_rgb: (h, w, 3) uint8 3-D view, or None when not drawn this time; frame_index, timestamp_ns: the
-    estimated frame's (timestamp on the capture clock for live sources); people: bodies drawn; boxes: (people, 4)
-    xyxy pixels of their detector boxes; render_ms: time spent drawing."""
+    """layer: the people drawn for the camera view, or None (overlay off, nobody); orbit_rgb: (h, w, 3) uint8 3-D
+    view, or None when not drawn this time; frame_index, timestamp_ns: the estimated frame's (timestamp on the
+    capture clock for live sources); people: bodies drawn; boxes: (people, 4) xyxy pixels of their detector
+    boxes; render_ms: time spent drawing."""
 
-    layer_rgba: np.ndarray | None
+    layer: PeopleLayer | None
     orbit_rgb: np.ndarray | None
     frame_index: int
     timestamp_ns: int
@@ -56,10 +57,9 @@ class PreviewFrame:
 
     def composite(self, rgb: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8: `rgb` with the layer drawn over it (what the camera view shows)."""
-        if self.layer_rgba is None or self.layer_rgba.shape[:2] != rgb.shape[:2]:
+        if self.layer is None or self.layer.frame_size != (rgb.shape[1], rgb.shape[0]):
             return rgb.copy()
-        alpha = self.layer_rgba[:, :, 3:].astype(np.float32) / 255.0
-        return (rgb + alpha * (self.layer_rgba[:, :, :3].astype(np.float32) - rgb) + 0.5).astype(np.uint8)
+        return self.layer.over(rgb)
 
 
 def preview_body(config: AppConfig, progress: Callable[[str], None]) -> MeshSource:
@@ -91,11 +91,13 @@ class PreviewRenderer:
                 frame.width, frame.height):
             layer = self.render.submit_layer(meshes, camera, self.opacity).result(30.0)
         elif mode == "skeleton" and people:
-            layer = np.zeros((frame.height, frame.width, 4), np.uint8)
-            self._draw_skeletons(layer, result)
+            drawing = np.zeros((frame.height, frame.width, 4), np.uint8)
+            self._draw_skeletons(drawing, result)
+            layer = PeopleLayer.from_rgba(drawing)
         elif mode == "boxes" and result.persons:
-            layer = np.zeros((frame.height, frame.width, 4), np.uint8)
-            self._draw_boxes(layer, result)
+            drawing = np.zeros((frame.height, frame.width, 4), np.uint8)
+            self._draw_boxes(drawing, result)
+            layer = PeopleLayer.from_rgba(drawing)
         orbit_rgb = orbit_future.result(30.0) if orbit_future is not None else None
         boxes = np.array([p.box for p in people], np.float64).reshape(-1, 4)
         return PreviewFrame(layer, orbit_rgb, frame.index, frame.timestamp_ns, len(people), boxes,

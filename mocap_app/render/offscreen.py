@@ -25,6 +25,7 @@ from .geometry import (
     track_color,
     vertex_normals,
 )
+from .layer import PeopleLayer
 
 if not hasattr(np, "infty"):
     np.infty = np.inf  # pyrender 0.1.45 uses the alias numpy 2 removed (Mesh.bounds, scene.scale)
@@ -226,15 +227,11 @@ class MeshRenderer:
             out[box] = (under + alpha * (color[box][:, :, :3] - under) + 0.5).astype(np.uint8)
         return out
 
-    def layer(self, meshes: Sequence[BodyMesh], camera: CameraIntrinsics, opacity: float = 0.85) -> np.ndarray:
-        """The meshes seen through the input camera on a transparent background: (h, w, 4) uint8 RGBA, alpha
-        = coverage x `opacity` (straight, not premultiplied) — for a viewer that draws it over newer frames."""
+    def layer(self, meshes: Sequence[BodyMesh], camera: CameraIntrinsics, opacity: float = 0.85) -> PeopleLayer | None:
+        """The meshes seen through the input camera, cut to where they are drawn (alpha = coverage x `opacity`),
+        for a viewer that lays it over newer frames; None when no mesh is in view."""
         color, coverage = self._through_input_camera(meshes, camera)
-        out = np.empty((camera.height, camera.width, 4), np.uint8)
-        out[:, :, :3] = color[:, :, :3]
-        # A table of the 256 scaled alphas: a lookup per pixel instead of float arithmetic over the frame.
-        out[:, :, 3] = (np.arange(256) * opacity + 0.5).astype(np.uint8)[coverage]
-        return out
+        return PeopleLayer.cut(color, coverage, opacity)
 
     def orbit(self, meshes: Sequence[BodyMesh], view: OrbitView, width: int, height: int) -> np.ndarray:
         """The meshes from a camera orbiting their mean pelvis, standing on a floor grid.

@@ -127,7 +127,7 @@ class RenderThread:
         return self._submit(_overlay, tuple(meshes), camera, background, opacity)
 
     def submit_layer(self, meshes: Sequence[BodyMesh], camera: CameraIntrinsics, opacity: float = 0.85) -> Future:
-        """Future of `MeshRenderer.layer`: the meshes as an RGBA layer of the camera's size."""
+        """Future of `MeshRenderer.layer`: the meshes as a `PeopleLayer` (None: none in view)."""
         return self._submit(_layer, tuple(meshes), camera, opacity)
 
     def submit_orbit(self, meshes: Sequence[BodyMesh], view: OrbitView | None = None) -> Future:

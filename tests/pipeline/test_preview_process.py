@@ -45,12 +45,14 @@ def test_the_process_draws_what_drawing_here_draws_and_closes_leaving_nothing_ru
         here = PreviewRenderer(preview_body(config, lambda line: None), render, drawn_skeleton(config))
         local = here.draw(result, "mesh", OrbitView())
     assert (remote.frame_index, remote.timestamp_ns, remote.people) == (7, 123, 1)
-    assert remote.layer_rgba.shape == (480, 640, 4) and remote.orbit_rgb.shape == (240, 240, 3)
-    assert (remote.layer_rgba[:, :, 3] > 0).sum() > 5000  # the body covers part of the frame
+    remote_layer, local_layer = remote.layer.straight_rgba(), local.layer.straight_rgba()
+    assert remote_layer.shape == (480, 640, 4) and remote.orbit_rgb.shape == (240, 240, 3)
+    assert (remote_layer[:, :, 3] > 0).sum() > 5000  # the body covers part of the frame
+    assert remote.layer.rgba.shape[0] * remote.layer.rgba.shape[1] < 0.5 * 640 * 480  # cut to the body
     # Same renderer, same code, another process: the same pixels (llvmpipe is deterministic).
-    assert np.abs(remote.layer_rgba.astype(int) - local.layer_rgba).max() <= 1
+    assert np.abs(remote_layer.astype(int) - local_layer).max() <= 1
     assert np.abs(remote.orbit_rgb.astype(int) - local.orbit_rgb).max() <= 1
-    assert skeleton.layer_rgba is not None and skeleton.orbit_rgb is None
+    assert skeleton.layer is not None and skeleton.orbit_rgb is None
 
 
 def test_a_drawing_process_that_dies_is_an_app_error_not_a_hang() -> None:

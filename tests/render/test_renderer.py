@@ -198,7 +198,7 @@ def test_vertex_lighting_shades_by_the_headlight_and_follows_moving_meshes(rende
     with RenderThread("egl", 320, 240, vertex_lighting=True) as lit:
         shades = []
         for tilt, x in ((0.0, 0.0), (60.0, 0.0), (0.0, 0.25)):  # one slot: its buffer rewritten each time
-            layer = lit.submit_layer([_quad(tilt, x)], camera, 1.0).result()
+            layer = lit.submit_layer([_quad(tilt, x)], camera, 1.0).result().straight_rgba()
             covered = layer[:, :, 3] == 255
             assert covered.sum() > 2000
             shades.append(layer[covered][:, :3].mean(axis=0) / color)
