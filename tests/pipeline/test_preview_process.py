@@ -36,6 +36,11 @@ def test_the_process_draws_what_drawing_here_draws_and_closes_leaving_nothing_ru
     drawer = PreviewProcess(config, ORBIT, progress=lines.append)
     try:
         assert drawer.alive
+        if hasattr(os, "SCHED_IDLE"):  # every thread of it, the render thread included: CPU nothing else wants
+            threads = os.listdir(f"/proc/{drawer._process.pid}/task")
+            policies = [os.sched_getscheduler(int(t)) for t in threads]
+            # Mesa's shader-cache writer puts itself at SCHED_BATCH, nice 19.
+            assert policies.count(os.SCHED_IDLE) >= 2 and set(policies) <= {os.SCHED_IDLE, os.SCHED_BATCH}
         remote = drawer.draw(result, "mesh", OrbitView())
         skeleton = drawer.draw(result, "skeleton")
     finally:
