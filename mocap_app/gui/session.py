@@ -30,10 +30,10 @@ from mocap_app.render.geometry import OrbitView
 logger = logging.getLogger(__name__)
 
 # Drawing budgets (the drawing itself runs in `PreviewProcess`, at the lowest priority). On 2 cores the estimator
-# (two MediaPipe workers) needs ~1.5 of them at 30 fps; the mesh layer (~8 ms uncontended, llvmpipe) and the 3-D
-# view (~12 ms) share what is left, so they take long on a busy CPU whatever the cap: `bench live` (Zen 4, 2
-# cores, 3 rounds) gave the body's latency 223-379 ms at 10 fps and 241-283 ms at 30, the estimate rate no
-# different. 10/4 keeps the body from looking like a slide show.
+# (two MediaPipe workers) needs nearly all of them; the mesh layer (~7 ms uncontended, llvmpipe) and the 3-D view
+# (~9 ms) take what is left, so they take long on a busy CPU whatever the cap: alternating fresh windows (Zen 4,
+# 2 cores) gave the layer at 15 and 30 a second no sooner body (271-296 ms against 239-310 at 10) and fewer
+# estimates (20.0-20.2 and 18.5-18.6 a second against 19.4-23.4). 10/4 keeps the body from looking like a slide show.
 MAX_LAYER_FPS = 10.0
 MAX_ORBIT_FPS = 4.0
 
