@@ -258,6 +258,12 @@ class _Built:
         if any(p >= b for b, p in enumerate(self.bone_parents[1:], start=1)):
             raise BodyModelError("Anny's bones are not listed parents first.",
                                  f"Install the tested version: pip install anny=={ANNY_VERSION}")
+        self.parent_of = np.array(self.bone_parents)
+        depth = np.zeros(len(labels), int)
+        for bone, parent in enumerate(self.bone_parents[1:], start=1):
+            depth[bone] = depth[parent] + 1
+        # The bones below the root one tree level at a time: a bone's translation needs its parent's.
+        self.bone_levels = [np.flatnonzero(depth == level) for level in range(1, depth.max() + 1)]
         heads = self.rest_heads @ ANNY_TO_SMPLX.T
         faces = np.array(rig.faces, dtype=np.int32)
         faces.flags.writeable = False
@@ -474,10 +480,9 @@ class AnnyAvatar:
         translations = np.empty((len(params), len(built.bone_joint), 3))
         translations[:, 0] = posed.translations[:, built.bone_joint[0]]
         head_moves = np.einsum("nbij,bj->nbi", rotations, built.rest_heads)
-        for bone, parent in enumerate(built.bone_parents[1:], start=1):
-            # T_bone(h_bone) = T_parent(h_bone)
-            translations[:, bone] = (np.einsum("nij,j->ni", rotations[:, parent], built.rest_heads[bone])
-                                     + translations[:, parent] - head_moves[:, bone])
+        carried = np.einsum("nbij,bj->nbi", rotations[:, built.parent_of], built.rest_heads)
+        for bones in built.bone_levels:  # T_bone(h_bone) = T_parent(h_bone), ~20 levels instead of ~160 bones
+            translations[:, bones] = carried[:, bones] + translations[:, built.parent_of[bones]] - head_moves[:, bones]
         transforms = np.zeros((len(params), len(built.bone_joint), 4, 4))
         transforms[..., :3, :3] = rotations
         transforms[..., :3, 3] = translations
