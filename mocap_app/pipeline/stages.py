@@ -195,14 +195,12 @@ class NewestFirstStage:
     """
 
     def __init__(self, name: str, prepare_name: str, prepare: Callable[[Any], Any],
-                 works: list[Callable[[Any], Any]], inbox: Channel, outbox: Channel,
-                 on_close: Callable[[BaseException | None], None] | None = None) -> None:
+                 works: list[Callable[[Any], Any]], inbox: Channel, outbox: Channel) -> None:
         if not works:
             raise ValueError("a stage needs at least one worker")
         self.name, self.prepare_name = name, prepare_name
         self.prepare, self.works = prepare, works
         self.inbox, self.outbox = inbox, outbox
-        self.on_close = on_close
         self._take_lock = threading.Lock()  # held while taking and preparing an item
         self._cond = threading.Condition()
         self._taken = 0  # sequence number of the next item taken
@@ -283,8 +281,6 @@ class NewestFirstStage:
         finally:
             if not complete:  # broken or cancelled downstream: the workers stop taking items
                 self.inbox.cancel()
-            if self.on_close is not None:
-                self.on_close(error)
             self.outbox.close(error)
 
     def start(self) -> None:

@@ -13,6 +13,14 @@ import cv2
 import numpy as np
 
 
+def drawn_box(alpha: np.ndarray) -> tuple[slice, slice] | None:
+    """(rows, columns) slices of the box around the pixels of (H, W) `alpha` that are not 0, or None for none."""
+    rows, cols = np.nonzero(alpha.any(axis=1))[0], np.nonzero(alpha.any(axis=0))[0]
+    if not len(rows):
+        return None
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
 @dataclass(frozen=True)
 class PeopleLayer:
     """rgba: (h, w, 4) uint8, colour premultiplied by alpha (alpha: how much of the frame it hides); x, y: its
@@ -27,17 +35,17 @@ class PeopleLayer:
     def cut(cls, rgb: np.ndarray, alpha: np.ndarray, opacity: float = 1.0) -> PeopleLayer | None:
         """From a frame-sized drawing: (H, W, 3+) uint8 colour and (H, W) uint8 straight alpha (0: not drawn
         there), the alpha scaled by `opacity`; None when nothing was drawn."""
-        rows, cols = np.nonzero(alpha.any(axis=1))[0], np.nonzero(alpha.any(axis=0))[0]
-        if not len(rows):
+        box = drawn_box(alpha)
+        if box is None:
             return None
-        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        straight = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
-        straight[:, :, :3] = rgb[y0:y1, x0:x1, :3]
-        straight[:, :, 3] = alpha[y0:y1, x0:x1]
+        rows, cols = box
+        straight = np.empty((rows.stop - rows.start, cols.stop - cols.start, 4), np.uint8)
+        straight[:, :, :3] = rgb[rows, cols, :3]
+        straight[:, :, 3] = alpha[box]
         if opacity != 1.0:  # a table of the 256 scaled alphas: a lookup per pixel, no float arithmetic
             straight[:, :, 3] = (np.arange(256) * opacity + 0.5).astype(np.uint8)[straight[:, :, 3]]
         height, width = alpha.shape
-        return cls(int(x0), int(y0), cv2.cvtColor(straight, cv2.COLOR_RGBA2mRGBA), (width, height))
+        return cls(int(cols.start), int(rows.start), cv2.cvtColor(straight, cv2.COLOR_RGBA2mRGBA), (width, height))
 
     @classmethod
     def from_rgba(cls, rgba: np.ndarray) -> PeopleLayer | None:

@@ -25,7 +25,7 @@ from .geometry import (
     track_color,
     vertex_normals,
 )
-from .layer import PeopleLayer
+from .layer import PeopleLayer, drawn_box
 
 if not hasattr(np, "infty"):
     np.infty = np.inf  # pyrender 0.1.45 uses the alias numpy 2 removed (Mesh.bounds, scene.scale)
@@ -249,9 +249,8 @@ class MeshRenderer:
         color, coverage = self._through_input_camera(meshes, camera)
         out = np.zeros((height, width, 3), np.uint8) if background is None else background.copy()
         # Blend only inside the meshes' bounding box: most of the frame is untouched background.
-        rows, cols = np.nonzero(coverage.any(axis=1))[0], np.nonzero(coverage.any(axis=0))[0]
-        if len(rows):
-            box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        box = drawn_box(coverage)
+        if box is not None:
             alpha = coverage[box][:, :, None].astype(np.float32) * (opacity / 255.0)
             under = out[box].astype(np.float32)
             out[box] = (under + alpha * (color[box][:, :, :3] - under) + 0.5).astype(np.uint8)
